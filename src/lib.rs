@@ -1,0 +1,15 @@
+//! memshift: a local emulator of Amazon MemoryDB users and ACLs and of Amazon Redshift
+//! temporary database credentials.
+//!
+//! [`server::router`] builds the whole HTTP application from a [`Config`], so tests can
+//! serve it in-process; [`server::start`] binds and serves it in the background.
+
+pub mod config;
+pub mod protocol;
+pub mod secret;
+pub mod server;
+pub mod services;
+pub mod state;
+
+pub use config::Config;
+pub use server::{Server, router, start};

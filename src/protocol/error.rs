@@ -1,0 +1,184 @@
+//! Errors raised before any service runs, and the wire-neutral shape every error takes.
+//!
+//! Each service keeps its own error enum with the model's exceptions; this module holds
+//! the framework errors (unknown operation, malformed body, oversized body...) and the
+//! [`ErrorParts`] that the JSON and Query encoders turn into bytes.
+
+use axum::http::StatusCode;
+
+use super::Protocol;
+
+/// Who is to blame, as the AWS Query `<Type>` element says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Sender,
+    Receiver,
+}
+
+impl Fault {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Sender => "Sender",
+            Fault::Receiver => "Receiver",
+        }
+    }
+}
+
+/// An error as the encoders see it: wire code, HTTP status, fault and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorParts {
+    pub code: &'static str,
+    pub status: StatusCode,
+    pub fault: Fault,
+    pub message: String,
+}
+
+/// Implemented by every service error enum: the model's exceptions with their wire data.
+pub trait ServiceError: std::fmt::Display {
+    /// The wire code (`__type` in JSON, `<Code>` in Query).
+    fn code(&self) -> &'static str;
+    /// The HTTP status the service answers with.
+    fn status(&self) -> StatusCode;
+    /// Sender for client faults, Receiver for faults of the server.
+    fn fault(&self) -> Fault {
+        if self.status().is_server_error() {
+            Fault::Receiver
+        } else {
+            Fault::Sender
+        }
+    }
+    fn parts(&self) -> ErrorParts {
+        ErrorParts {
+            code: self.code(),
+            status: self.status(),
+            fault: self.fault(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// Errors of the framework: they happen before a service's business rules are reached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The target or action names no operation of the service.
+    #[error("{0}")]
+    UnknownOperation(String),
+    /// The body could not be read as the protocol's document, or a member had the wrong type.
+    #[error("{0}")]
+    Serialization(String),
+    /// A member the model marks as required is absent.
+    #[error("The request must contain the parameter {0}.")]
+    MissingParameter(String),
+    /// A member is present but its value is not acceptable to the codec.
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// The body is larger than the server accepts.
+    #[error("Request body of more than {0} bytes is not accepted.")]
+    PayloadTooLarge(usize),
+    /// Neither an `X-Amz-Target` header nor an `Action` parameter.
+    #[error(
+        "Unrecognized request: expected an X-Amz-Target header (AWS JSON 1.1) or a form body with an Action parameter (AWS Query)."
+    )]
+    Unrecognized,
+    /// An operation of the model that memshift does not emulate.
+    #[error("The operation {operation} of {service} is not implemented by memshift.")]
+    NotImplemented {
+        service: &'static str,
+        operation: String,
+    },
+    /// A path or method the server does not serve.
+    #[error("No resource at {method} {path}.")]
+    NoRoute { method: String, path: String },
+    /// A bug of the server: never the caller's fault.
+    #[error("An internal error occurred: {0}")]
+    Internal(String),
+}
+
+impl ProtocolError {
+    /// The error in the shape the given protocol uses for it.
+    #[must_use]
+    pub fn parts(&self, protocol: Protocol) -> ErrorParts {
+        let json = protocol == Protocol::Json;
+        let (code, status) = match self {
+            ProtocolError::UnknownOperation(_) | ProtocolError::Unrecognized => (
+                if json {
+                    "UnknownOperationException"
+                } else {
+                    "InvalidAction"
+                },
+                StatusCode::BAD_REQUEST,
+            ),
+            ProtocolError::Serialization(_) => (
+                if json {
+                    "SerializationException"
+                } else {
+                    "MalformedQueryString"
+                },
+                StatusCode::BAD_REQUEST,
+            ),
+            ProtocolError::MissingParameter(_) => (
+                if json {
+                    "InvalidParameterValueException"
+                } else {
+                    "MissingParameter"
+                },
+                StatusCode::BAD_REQUEST,
+            ),
+            ProtocolError::InvalidParameterValue(_) => (
+                if json {
+                    "InvalidParameterValueException"
+                } else {
+                    "InvalidParameterValue"
+                },
+                StatusCode::BAD_REQUEST,
+            ),
+            ProtocolError::PayloadTooLarge(_) => {
+                ("RequestEntityTooLarge", StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            ProtocolError::NotImplemented { .. } => ("NotImplemented", StatusCode::BAD_REQUEST),
+            ProtocolError::NoRoute { .. } => (
+                if json {
+                    "UnknownOperationException"
+                } else {
+                    "InvalidAction"
+                },
+                StatusCode::NOT_FOUND,
+            ),
+            ProtocolError::Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
+        };
+        ErrorParts {
+            code,
+            status,
+            fault: if status.is_server_error() {
+                Fault::Receiver
+            } else {
+                Fault::Sender
+            },
+            message: self.to_string(),
+        }
+    }
+}
+
+/// Either kind of failure a call can end in.
+#[derive(Debug)]
+pub enum Failure {
+    Protocol(ProtocolError),
+    Service(ErrorParts),
+}
+
+impl Failure {
+    #[must_use]
+    pub fn parts(&self, protocol: Protocol) -> ErrorParts {
+        match self {
+            Failure::Protocol(e) => e.parts(protocol),
+            Failure::Service(p) => p.clone(),
+        }
+    }
+}
+
+impl From<ProtocolError> for Failure {
+    fn from(e: ProtocolError) -> Self {
+        Failure::Protocol(e)
+    }
+}

@@ -1,0 +1,149 @@
+//! The wire protocols: which one a request speaks, and the codecs of each.
+//!
+//! Both protocols arrive as `POST /` on one port. A request with an `X-Amz-Target` header
+//! speaks AWS JSON 1.1; a form body (or, for GET, a query string) with an `Action`
+//! parameter speaks AWS Query. Anything else is answered with an error in the protocol the
+//! request most resembles.
+
+pub mod context;
+pub mod error;
+pub mod json;
+pub mod query;
+
+use axum::http::{HeaderMap, Method, header};
+
+/// The two AWS protocols memshift speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Json,
+    Query,
+}
+
+/// What a request turned out to be.
+#[derive(Debug)]
+pub enum Detected {
+    /// AWS JSON 1.1 with the `X-Amz-Target` value.
+    Json { target: String },
+    /// AWS Query with its decoded parameters.
+    Query { params: Vec<(String, String)> },
+    /// Neither; answered in the protocol given.
+    Unrecognized(Protocol),
+}
+
+/// The protocol a request's headers point to, before its body is read.
+#[must_use]
+pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        return Protocol::Json;
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if form {
+        Protocol::Query
+    } else {
+        Protocol::Json
+    }
+}
+
+/// Decides the protocol of a request from its method, headers, query string and body.
+#[must_use]
+pub fn detect(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Detected {
+    if let Some(target) = headers.get("x-amz-target") {
+        return match target.to_str() {
+            Ok(t) => Detected::Json {
+                target: t.to_owned(),
+            },
+            Err(_) => Detected::Unrecognized(Protocol::Json),
+        };
+    }
+    let hint = protocol_hint(headers);
+    let mut params = if *method == Method::GET {
+        query::parse_form(query.unwrap_or_default().as_bytes())
+    } else if hint == Protocol::Query || looks_like_form(body) {
+        query::parse_form(body)
+    } else {
+        Vec::new()
+    };
+    if *method == Method::POST && params.is_empty() {
+        // A form POST may carry its parameters in the query string too.
+        params = query::parse_form(query.unwrap_or_default().as_bytes());
+    }
+    if query::param(&params, "Action").is_some() {
+        Detected::Query { params }
+    } else {
+        Detected::Unrecognized(hint)
+    }
+}
+
+/// A body without a form content type is still read as a form when it starts with
+/// `Action=`, as some hand-written clients send it.
+fn looks_like_form(body: &[u8]) -> bool {
+    body.starts_with(b"Action=")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn a_target_header_means_json() {
+        let h = headers(&[("x-amz-target", "AmazonMemoryDB.DescribeUsers")]);
+        assert!(matches!(
+            detect(&Method::POST, &h, None, b"{}"),
+            Detected::Json { target } if target == "AmazonMemoryDB.DescribeUsers"
+        ));
+    }
+
+    #[test]
+    fn a_form_with_an_action_means_query() {
+        let h = headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )]);
+        assert!(matches!(
+            detect(
+                &Method::POST,
+                &h,
+                None,
+                b"Action=DescribeClusters&Version=2012-12-01"
+            ),
+            Detected::Query { .. }
+        ));
+        assert!(matches!(
+            detect(
+                &Method::GET,
+                &HeaderMap::new(),
+                Some("Action=DescribeClusters"),
+                b""
+            ),
+            Detected::Query { .. }
+        ));
+        assert!(matches!(
+            detect(&Method::POST, &h, None, b"Version=2012-12-01"),
+            Detected::Unrecognized(Protocol::Query)
+        ));
+    }
+
+    #[test]
+    fn anything_else_is_unrecognized_json() {
+        assert!(matches!(
+            detect(&Method::POST, &HeaderMap::new(), None, b"{\"a\":1}"),
+            Detected::Unrecognized(Protocol::Json)
+        ));
+    }
+}

@@ -1,0 +1,312 @@
+//! The HTTP server: one handler for `POST /` that detects the protocol, builds the request
+//! context, dispatches to a service and encodes the answer; and the start/stop plumbing.
+//!
+//! No request leaves without an AWS-shaped answer: bodies are read by hand (no axum
+//! extractor rejections), unknown paths and methods get protocol errors, and a panic in a
+//! handler becomes an `InternalFailure`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::config::Config;
+use crate::protocol::context::{RequestContext, context_from};
+use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
+use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
+use crate::services::memorydb;
+use crate::state::AppState;
+
+/// What the handler needs besides the store.
+#[derive(Debug)]
+pub struct Shared {
+    pub state: AppState,
+    pub max_body_bytes: usize,
+}
+
+/// Builds the router of a server with the given configuration.
+pub fn router(config: &Config) -> Router {
+    let shared = Arc::new(Shared {
+        state: AppState::new(config.default_scope()),
+        max_body_bytes: config.max_body_bytes,
+    });
+    Router::new()
+        .fallback(handle)
+        .with_state(shared)
+        .layer(CatchPanicLayer::custom(|_| {
+            let parts = ProtocolError::Internal("the request could not be completed".to_owned())
+                .parts(Protocol::Json);
+            json_error(&parts, &uuid::Uuid::new_v4().to_string())
+        }))
+}
+
+/// The outcome of one request, before it becomes bytes.
+struct Outcome {
+    protocol: Protocol,
+    service: &'static str,
+    operation: String,
+    result: Result<Vec<u8>, Failure>,
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let presigned = parts
+        .uri
+        .query()
+        .and_then(|q| {
+            query::parse_form(q.as_bytes())
+                .into_iter()
+                .find(|(k, _)| k == "X-Amz-Credential")
+        })
+        .map(|(_, v)| v);
+    let ctx = context_from(
+        &parts.headers,
+        presigned.as_deref(),
+        shared.state.defaults(),
+    );
+    let hint = protocol_hint(&parts.headers);
+    let outcome = if parts.uri.path() != "/"
+        || !(parts.method == Method::POST || parts.method == Method::GET)
+    {
+        Outcome::failed(
+            hint,
+            ProtocolError::NoRoute {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+            },
+        )
+    } else {
+        match read_body(body, &parts.headers, shared.max_body_bytes).await {
+            Err(e) => Outcome::failed(hint, e),
+            Ok(bytes) => {
+                let detected = detect(&parts.method, &parts.headers, parts.uri.query(), &bytes);
+                dispatch(&shared.state, &ctx, detected, &bytes)
+            }
+        }
+    };
+    let response = encode(&outcome, &ctx);
+    tracing::info!(
+        request_id = %ctx.request_id,
+        account = %ctx.scope.account,
+        region = %ctx.scope.region,
+        service = outcome.service,
+        operation = %outcome.operation,
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+impl Outcome {
+    fn failed(protocol: Protocol, error: ProtocolError) -> Self {
+        Outcome {
+            protocol,
+            service: "-",
+            operation: "-".to_owned(),
+            result: Err(error.into()),
+        }
+    }
+}
+
+fn dispatch(state: &AppState, ctx: &RequestContext, detected: Detected, body: &[u8]) -> Outcome {
+    match detected {
+        Detected::Json { target } => {
+            let Some((prefix, operation)) = json::split_target(&target) else {
+                return Outcome::failed(
+                    Protocol::Json,
+                    ProtocolError::UnknownOperation(format!("Unrecognized X-Amz-Target {target}.")),
+                );
+            };
+            if prefix != memorydb::TARGET_PREFIX {
+                return Outcome::failed(
+                    Protocol::Json,
+                    ProtocolError::UnknownOperation(format!(
+                        "Unrecognized X-Amz-Target {target}: memshift serves {}.*",
+                        memorydb::TARGET_PREFIX
+                    )),
+                );
+            }
+            Outcome {
+                protocol: Protocol::Json,
+                service: memorydb::SERVICE_NAME,
+                operation: operation.to_owned(),
+                result: memorydb::call(state, ctx, operation, body),
+            }
+        }
+        Detected::Query { params } => {
+            let action = query::param(&params, "Action")
+                .unwrap_or_default()
+                .to_owned();
+            Outcome {
+                protocol: Protocol::Query,
+                service: "Redshift",
+                result: Err(ProtocolError::NotImplemented {
+                    service: "Redshift",
+                    operation: action.clone(),
+                }
+                .into()),
+                operation: action,
+            }
+        }
+        Detected::Unrecognized(protocol) => Outcome::failed(protocol, ProtocolError::Unrecognized),
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes before reading them when the
+/// request says its length.
+async fn read_body(
+    body: Body,
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> Result<Bytes, ProtocolError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ProtocolError::PayloadTooLarge(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
+        if too_large {
+            ProtocolError::PayloadTooLarge(limit)
+        } else {
+            ProtocolError::Serialization("The request body could not be read.".to_owned())
+        }
+    })
+}
+
+fn encode(outcome: &Outcome, ctx: &RequestContext) -> Response {
+    match (&outcome.result, outcome.protocol) {
+        (Ok(body), Protocol::Json) => with_headers(
+            StatusCode::OK,
+            json::CONTENT_TYPE,
+            body.clone(),
+            &ctx.request_id,
+        ),
+        (Ok(body), Protocol::Query) => with_headers(
+            StatusCode::OK,
+            query::CONTENT_TYPE,
+            body.clone(),
+            &ctx.request_id,
+        ),
+        (Err(failure), Protocol::Json) => {
+            json_error(&failure.parts(Protocol::Json), &ctx.request_id)
+        }
+        (Err(failure), Protocol::Query) => {
+            let parts = failure.parts(Protocol::Query);
+            let body = query::encode_error(&parts, &ctx.request_id, query::REDSHIFT_NAMESPACE);
+            with_headers(parts.status, query::CONTENT_TYPE, body, &ctx.request_id)
+        }
+    }
+}
+
+fn json_error(parts: &ErrorParts, request_id: &str) -> Response {
+    let mut response = with_headers(
+        parts.status,
+        json::CONTENT_TYPE,
+        json::encode_error(parts),
+        request_id,
+    );
+    response
+        .headers_mut()
+        .insert("x-amzn-ErrorType", HeaderValue::from_static(parts.code));
+    response
+}
+
+fn with_headers(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-RequestId", id);
+    }
+    response
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The address the server listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, for an SDK's endpoint URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    ///
+    /// # Errors
+    /// An I/O error the server ended with.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Binds the configured address (port 0 picks a free one) and serves in the background.
+///
+/// # Errors
+/// The address could not be bound.
+pub async fn start(config: &Config) -> std::io::Result<Server> {
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(config);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Serves on an already bound listener until `shutdown` completes.
+///
+/// # Errors
+/// An I/O error of the server.
+pub async fn serve(
+    listener: TcpListener,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,113 @@
+//! The MemoryDB exceptions of the model, with their wire codes and statuses.
+//!
+//! The code is the exception shape's name; 404 for the not-found faults, 400 for every
+//! other client fault (AWS's Smithy model for MemoryDB).
+
+use axum::http::StatusCode;
+
+use crate::protocol::error::ServiceError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("User {0} not found.")]
+    UserNotFound(String),
+    #[error("User {0} already exists.")]
+    UserAlreadyExists(String),
+    #[error("The quota of {0} users per region has been reached.")]
+    UserQuotaExceeded(usize),
+    #[error("Duplicate user name {0}.")]
+    DuplicateUserName(String),
+    #[error("User {0} is not in a state that allows this operation.")]
+    InvalidUserState(String),
+    #[error("ACL {0} not found.")]
+    AclNotFound(String),
+    #[error("ACL {0} already exists.")]
+    AclAlreadyExists(String),
+    #[error("The quota of {0} ACLs per region has been reached.")]
+    AclQuotaExceeded(usize),
+    #[error("{0}")]
+    InvalidAclState(String),
+    #[error("The default user is required in ACL {0}.")]
+    DefaultUserRequired(String),
+    #[error("{0}")]
+    InvalidArn(String),
+    #[error("Tag key {0} not found.")]
+    TagNotFound(String),
+    #[error("A resource can have at most {0} tags.")]
+    TagQuotaPerResourceExceeded(usize),
+    #[error("Cluster {0} not found.")]
+    ClusterNotFound(String),
+    #[error("Snapshot {0} not found.")]
+    SnapshotNotFound(String),
+    #[error("Subnet group {0} not found.")]
+    SubnetGroupNotFound(String),
+    #[error("Parameter group {0} not found.")]
+    ParameterGroupNotFound(String),
+    #[error("Multi-Region cluster {0} not found.")]
+    MultiRegionClusterNotFound(String),
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidParameterCombination(String),
+}
+
+impl ServiceError for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Error::UserNotFound(_) => "UserNotFoundFault",
+            Error::UserAlreadyExists(_) => "UserAlreadyExistsFault",
+            Error::UserQuotaExceeded(_) => "UserQuotaExceededFault",
+            Error::DuplicateUserName(_) => "DuplicateUserNameFault",
+            Error::InvalidUserState(_) => "InvalidUserStateFault",
+            Error::AclNotFound(_) => "ACLNotFoundFault",
+            Error::AclAlreadyExists(_) => "ACLAlreadyExistsFault",
+            Error::AclQuotaExceeded(_) => "ACLQuotaExceededFault",
+            Error::InvalidAclState(_) => "InvalidACLStateFault",
+            Error::DefaultUserRequired(_) => "DefaultUserRequired",
+            Error::InvalidArn(_) => "InvalidARNFault",
+            Error::TagNotFound(_) => "TagNotFoundFault",
+            Error::TagQuotaPerResourceExceeded(_) => "TagQuotaPerResourceExceeded",
+            Error::ClusterNotFound(_) => "ClusterNotFoundFault",
+            Error::SnapshotNotFound(_) => "SnapshotNotFoundFault",
+            Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
+            Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
+            Error::MultiRegionClusterNotFound(_) => "MultiRegionClusterNotFoundFault",
+            Error::InvalidParameterValue(_) => "InvalidParameterValueException",
+            Error::InvalidParameterCombination(_) => "InvalidParameterCombinationException",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::UserNotFound(_)
+            | Error::AclNotFound(_)
+            | Error::TagNotFound(_)
+            | Error::ClusterNotFound(_)
+            | Error::SnapshotNotFound(_)
+            | Error::SubnetGroupNotFound(_)
+            | Error::ParameterGroupNotFound(_)
+            | Error::MultiRegionClusterNotFound(_) => StatusCode::NOT_FOUND,
+            Error::UserAlreadyExists(_)
+            | Error::UserQuotaExceeded(_)
+            | Error::DuplicateUserName(_)
+            | Error::InvalidUserState(_)
+            | Error::AclAlreadyExists(_)
+            | Error::AclQuotaExceeded(_)
+            | Error::InvalidAclState(_)
+            | Error::DefaultUserRequired(_)
+            | Error::InvalidArn(_)
+            | Error::TagQuotaPerResourceExceeded(_)
+            | Error::InvalidParameterValue(_)
+            | Error::InvalidParameterCombination(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// Shorthand for the two parameter errors, which carry free text.
+pub fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidParameterValue(message.into())
+}
+
+pub fn combination(message: impl Into<String>) -> Error {
+    Error::InvalidParameterCombination(message.into())
+}

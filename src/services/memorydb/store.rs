@@ -1,0 +1,133 @@
+//! The MemoryDB resources of one account and region, and how they are shown on the wire.
+//!
+//! Users and ACLs are kept in name-ordered maps; membership is kept on both sides (a
+//! user's `acls`, an ACL's `users`) and every mutation updates both in the same call.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model;
+use super::validate::tag_list;
+use crate::protocol::context::Scope;
+use crate::secret::PasswordHash;
+
+pub const DEFAULT_USER: &str = "default";
+pub const OPEN_ACCESS: &str = "open-access";
+pub const MAX_USERS: usize = 2000;
+pub const MAX_ACLS: usize = 200;
+pub const MAX_USERS_PER_ACL: usize = 100;
+
+/// How a user signs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// The built-in `default` user.
+    NoPassword,
+    /// One or two passwords, kept as SHA-256 hashes.
+    Password(Vec<PasswordHash>),
+    /// IAM authentication tokens.
+    Iam,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub name: String,
+    pub access_string: String,
+    pub auth: Auth,
+    pub acls: BTreeSet<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AclRecord {
+    pub name: String,
+    pub users: BTreeSet<String>,
+    pub clusters: BTreeSet<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// MemoryDB's state in one account and region.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub users: BTreeMap<String, UserRecord>,
+    pub acls: BTreeMap<String, AclRecord>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// The built-in state: the `default` user in the `open-access` ACL.
+    #[must_use]
+    pub fn new() -> Self {
+        let default = UserRecord {
+            name: DEFAULT_USER.to_owned(),
+            access_string: "on ~* &* +@all".to_owned(),
+            auth: Auth::NoPassword,
+            acls: BTreeSet::from([OPEN_ACCESS.to_owned()]),
+            tags: Vec::new(),
+        };
+        let open = AclRecord {
+            name: OPEN_ACCESS.to_owned(),
+            users: BTreeSet::from([DEFAULT_USER.to_owned()]),
+            clusters: BTreeSet::new(),
+            tags: Vec::new(),
+        };
+        Store {
+            users: BTreeMap::from([(default.name.clone(), default)]),
+            acls: BTreeMap::from([(open.name.clone(), open)]),
+        }
+    }
+}
+
+#[must_use]
+pub fn arn(scope: &Scope, kind: &str, name: &str) -> String {
+    format!(
+        "arn:aws:memorydb:{}:{}:{kind}/{name}",
+        scope.region, scope.account
+    )
+}
+
+impl UserRecord {
+    #[must_use]
+    pub fn view(&self, scope: &Scope, status: &'static str) -> model::User {
+        let (kind, count, engine) = match &self.auth {
+            Auth::NoPassword => ("no-password", None, "6.0"),
+            Auth::Password(hashes) => ("password", Some(hashes.len()), "6.2"),
+            Auth::Iam => ("iam", None, "7.0"),
+        };
+        model::User {
+            name: self.name.clone(),
+            status,
+            access_string: self.access_string.clone(),
+            acl_names: self.acls.iter().cloned().collect(),
+            minimum_engine_version: engine,
+            authentication: model::Authentication {
+                r#type: kind,
+                password_count: count,
+            },
+            arn: arn(scope, "user", &self.name),
+        }
+    }
+
+    #[must_use]
+    pub fn tag_list(&self) -> Vec<model::Tag> {
+        tag_list(&self.tags)
+    }
+}
+
+impl AclRecord {
+    #[must_use]
+    pub fn view(&self, scope: &Scope, status: &'static str) -> model::Acl {
+        model::Acl {
+            name: self.name.clone(),
+            status,
+            user_names: self.users.iter().cloned().collect(),
+            minimum_engine_version: "6.2",
+            pending_changes: None,
+            clusters: self.clusters.iter().cloned().collect(),
+            arn: arn(scope, "acl", &self.name),
+        }
+    }
+}

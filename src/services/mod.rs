@@ -1,0 +1,4 @@
+//! The emulated services. Each takes typed inputs and returns typed outputs or its own
+//! modelled errors; none sees HTTP.
+
+pub mod memorydb;
