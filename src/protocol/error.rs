@@ -101,6 +101,7 @@ impl ProtocolError {
     pub fn parts(&self, protocol: Protocol) -> ErrorParts {
         let json = protocol == Protocol::Json;
         let (code, status) = match self {
+            ProtocolError::Unrecognized if !json => ("MissingAction", StatusCode::BAD_REQUEST),
             ProtocolError::UnknownOperation(_) | ProtocolError::Unrecognized => (
                 if json {
                     "UnknownOperationException"

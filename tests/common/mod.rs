@@ -1,0 +1,55 @@
+//! Shared by the end-to-end tests: a real server on an ephemeral port, and SDK clients
+//! pointed at it.
+
+#![allow(dead_code)]
+
+use aws_sdk_memorydb::config::http::HttpResponse;
+use aws_sdk_memorydb::config::retry::RetryConfig;
+use aws_sdk_memorydb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_memorydb::error::SdkError;
+use memshift::{Config, Server};
+
+/// Starts a server on a free loopback port.
+pub async fn server() -> Server {
+    memshift::start(&Config::ephemeral())
+        .await
+        .expect("server starts")
+}
+
+/// A MemoryDB client signing with `access_key_id` in `region`.
+pub fn memorydb_as(server: &Server, access_key_id: &str, region: &str) -> aws_sdk_memorydb::Client {
+    let config = aws_sdk_memorydb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_memorydb::Client::from_conf(config)
+}
+
+/// A MemoryDB client for the default account in us-east-1.
+pub fn memorydb(server: &Server) -> aws_sdk_memorydb::Client {
+    memorydb_as(server, "AKIAIOSFODNN7EXAMPLE", "us-east-1")
+}
+
+/// The HTTP status of a failed SDK call.
+pub fn status<E>(error: &SdkError<E, HttpResponse>) -> u16 {
+    error.raw_response().map_or(0, |r| r.status().as_u16())
+}
+
+/// A password of the given length made of letters and digits.
+pub fn password(tag: &str, len: usize) -> String {
+    let mut p = format!("Pw-{tag}-");
+    while p.len() < len {
+        p.push('x');
+    }
+    p.truncate(len);
+    p
+}
