@@ -1,5 +1,8 @@
 //! Server settings, shared by the command line and by tests that start servers in-process.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use crate::protocol::context::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
 
 /// Largest request body accepted by default: far above any MemoryDB or Redshift request.
@@ -17,6 +20,42 @@ pub struct Config {
     pub default_region: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Settings the services read.
+    pub services: ServiceSettings,
+}
+
+/// The IAM identity an access key stands for, as GetClusterCredentialsWithIAM maps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IamIdentity {
+    /// An IAM user: the database user is `IAM:<name>`.
+    User(String),
+    /// An IAM role: the database user is `IAMR:<name>`.
+    Role(String),
+}
+
+impl std::str::FromStr for IamIdentity {
+    type Err = String;
+
+    /// `user:NAME` or `role:NAME`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("user", name)) if !name.is_empty() => Ok(IamIdentity::User(name.to_owned())),
+            Some(("role", name)) if !name.is_empty() => Ok(IamIdentity::Role(name.to_owned())),
+            _ => Err(format!("expected user:NAME or role:NAME, got {s:?}")),
+        }
+    }
+}
+
+/// Settings of the emulated services.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceSettings {
+    /// How long a Redshift cluster stays `creating` (and `deleting`) before it is
+    /// `available` (or gone). Zero: CreateCluster answers `creating`, and the cluster is
+    /// `available` from the next call on.
+    pub cluster_creation_delay: Duration,
+    /// Access key id -> IAM identity, for GetClusterCredentialsWithIAM. Keys not listed
+    /// map to `IAM:<access key id>`.
+    pub iam_identities: HashMap<String, IamIdentity>,
 }
 
 impl Default for Config {
@@ -27,6 +66,7 @@ impl Default for Config {
             default_account: DEFAULT_ACCOUNT.to_owned(),
             default_region: DEFAULT_REGION.to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            services: ServiceSettings::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::protocol::context::{RequestContext, context_from};
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
-use crate::services::memorydb;
+use crate::services::{memorydb, redshift};
 use crate::state::AppState;
 
 /// What the handler needs besides the store.
@@ -37,7 +37,7 @@ pub struct Shared {
 /// Builds the router of a server with the given configuration.
 pub fn router(config: &Config) -> Router {
     let shared = Arc::new(Shared {
-        state: AppState::new(config.default_scope()),
+        state: AppState::new(config.default_scope(), config.services.clone()),
         max_body_bytes: config.max_body_bytes,
     });
     Router::new()
@@ -64,11 +64,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let presigned = parts
         .uri
         .query()
-        .and_then(|q| {
-            query::parse_form(q.as_bytes())
-                .into_iter()
-                .find(|(k, _)| k == "X-Amz-Credential")
-        })
+        .and_then(|q| query::parse_form(q.as_bytes()).ok())
+        .and_then(|params| params.into_iter().find(|(k, _)| k == "X-Amz-Credential"))
         .map(|(_, v)| v);
     let ctx = context_from(
         &parts.headers,
@@ -151,16 +148,13 @@ fn dispatch(state: &AppState, ctx: &RequestContext, detected: Detected, body: &[
                 .to_owned();
             Outcome {
                 protocol: Protocol::Query,
-                service: "Redshift",
-                result: Err(ProtocolError::NotImplemented {
-                    service: "Redshift",
-                    operation: action.clone(),
-                }
-                .into()),
+                service: redshift::SERVICE_NAME,
+                result: redshift::call(state, ctx, &action, &params),
                 operation: action,
             }
         }
         Detected::Unrecognized(protocol) => Outcome::failed(protocol, ProtocolError::Unrecognized),
+        Detected::Malformed(error) => Outcome::failed(Protocol::Query, error),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod json;
 pub mod query;
+pub mod query_de;
 
 use axum::http::{HeaderMap, Method, header};
 
@@ -28,6 +29,8 @@ pub enum Detected {
     Query { params: Vec<(String, String)> },
     /// Neither; answered in the protocol given.
     Unrecognized(Protocol),
+    /// A form that could not be decoded.
+    Malformed(error::ProtocolError),
 }
 
 /// The protocol a request's headers point to, before its body is read.
@@ -63,21 +66,19 @@ pub fn detect(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &
         };
     }
     let hint = protocol_hint(headers);
-    let mut params = if *method == Method::GET {
-        query::parse_form(query.unwrap_or_default().as_bytes())
+    let query = query.unwrap_or_default().as_bytes();
+    let form: &[u8] = if *method == Method::GET {
+        query
     } else if hint == Protocol::Query || looks_like_form(body) {
-        query::parse_form(body)
+        // A form POST may carry its parameters in the query string instead.
+        if body.is_empty() { query } else { body }
     } else {
-        Vec::new()
+        return Detected::Unrecognized(hint);
     };
-    if *method == Method::POST && params.is_empty() {
-        // A form POST may carry its parameters in the query string too.
-        params = query::parse_form(query.unwrap_or_default().as_bytes());
-    }
-    if query::param(&params, "Action").is_some() {
-        Detected::Query { params }
-    } else {
-        Detected::Unrecognized(hint)
+    match query::parse_form(form) {
+        Err(e) => Detected::Malformed(e),
+        Ok(params) if query::param(&params, "Action").is_some() => Detected::Query { params },
+        Ok(_) => Detected::Unrecognized(Protocol::Query),
     }
 }
 

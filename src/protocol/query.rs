@@ -13,21 +13,60 @@
 //! <Code>ClusterNotFound</Code><Message>Cluster c1 not found.</Message></Error>
 //! <RequestId>...</RequestId></ErrorResponse>
 //! ```
+//!
+//! Success answers wrap the output in `<ActionResponse><ActionResult>` followed by
+//! `<ResponseMetadata><RequestId>`; outputs write themselves through [`Xml`].
 
+use chrono::{DateTime, Utc};
 use quick_xml::Writer;
-use quick_xml::events::BytesText;
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 
-use super::error::ErrorParts;
+use super::error::{ErrorParts, ProtocolError};
 
 /// The content type of every AWS Query answer.
 pub const CONTENT_TYPE: &str = "text/xml";
 /// The XML namespace of Redshift's answers.
 pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-01/";
 
-/// Decodes `application/x-www-form-urlencoded` text into its pairs, in order.
-#[must_use]
-pub fn parse_form(text: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(text).into_owned().collect()
+/// Decodes `application/x-www-form-urlencoded` text into its pairs, in order: `+` is a
+/// space and `%XX` a byte; the result must be UTF-8.
+///
+/// # Errors
+/// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8.
+pub fn parse_form(text: &[u8]) -> Result<Vec<(String, String)>, ProtocolError> {
+    text.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            Ok((decode_component(key)?, decode_component(value)?))
+        })
+        .collect()
+}
+
+fn decode_component(bytes: &[u8]) -> Result<String, ProtocolError> {
+    let malformed =
+        || ProtocolError::Serialization("The request has a malformed percent-encoding.".to_owned());
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(malformed)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| malformed())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| malformed())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| {
+        ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
+    })
 }
 
 /// The value of the first parameter of that name.
@@ -39,39 +78,126 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
+/// Something that writes itself as the body of an `<ActionResult>`.
+pub trait ToXml {
+    fn to_xml(&self, x: &mut Xml);
+}
+
+/// A small XML builder over quick-xml's writer, with the value formats AWS Query uses.
+pub struct Xml {
+    w: Writer<Vec<u8>>,
+}
+
+impl Default for Xml {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Xml {
+    #[must_use]
+    pub fn new() -> Self {
+        Xml {
+            w: Writer::new(Vec::with_capacity(1024)),
+        }
+    }
+
+    // Writing to a Vec cannot fail, so the writer's io::Result is dropped here, once.
+    fn event(&mut self, event: Event<'_>) {
+        let _ = self.w.write_event(event);
+    }
+
+    /// `<name>` ... `</name>`, with the inside written by `f`.
+    pub fn node(&mut self, name: &str, f: impl FnOnce(&mut Xml)) {
+        self.event(Event::Start(BytesStart::new(name)));
+        f(self);
+        self.event(Event::End(BytesEnd::new(name)));
+    }
+
+    /// `<name>text</name>`, escaped.
+    pub fn text(&mut self, name: &str, text: &str) {
+        self.event(Event::Start(BytesStart::new(name)));
+        self.event(Event::Text(BytesText::new(text)));
+        self.event(Event::End(BytesEnd::new(name)));
+    }
+
+    pub fn opt_text(&mut self, name: &str, text: Option<&str>) {
+        if let Some(text) = text {
+            self.text(name, text);
+        }
+    }
+
+    pub fn int(&mut self, name: &str, value: i64) {
+        self.text(name, &value.to_string());
+    }
+
+    pub fn bool(&mut self, name: &str, value: bool) {
+        self.text(name, if value { "true" } else { "false" });
+    }
+
+    /// ISO 8601 in UTC with milliseconds: `2026-11-21T04:39:39.096Z`.
+    pub fn time(&mut self, name: &str, value: DateTime<Utc>) {
+        self.text(name, &format_time(value));
+    }
+
+    /// `<name><member>..</member>...</name>`, with the model's member name.
+    pub fn list<T>(&mut self, name: &str, member: &str, items: &[T], f: impl Fn(&mut Xml, &T)) {
+        self.node(name, |x| {
+            for item in items {
+                x.node(member, |x| f(x, item));
+            }
+        });
+    }
+
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.w.into_inner()
+    }
+}
+
+/// The timestamp format of AWS Query answers.
+#[must_use]
+pub fn format_time(value: DateTime<Utc>) -> String {
+    value.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Encodes a success: `<{action}Response xmlns=..><{action}Result>..</..><ResponseMetadata>`.
+/// Operations without output have no result element.
+#[must_use]
+pub fn encode_response(
+    action: &str,
+    result: Option<&dyn ToXml>,
+    request_id: &str,
+    namespace: &str,
+) -> Vec<u8> {
+    let mut x = Xml::new();
+    let response = format!("{action}Response");
+    x.event(Event::Start(
+        BytesStart::new(response.as_str()).with_attributes([("xmlns", namespace)]),
+    ));
+    if let Some(result) = result {
+        x.node(&format!("{action}Result"), |x| result.to_xml(x));
+    }
+    x.node("ResponseMetadata", |x| x.text("RequestId", request_id));
+    x.event(Event::End(BytesEnd::new(response.as_str())));
+    x.into_bytes()
+}
+
 /// Encodes `<ErrorResponse>` for an error.
 #[must_use]
 pub fn encode_error(error: &ErrorParts, request_id: &str, namespace: &str) -> Vec<u8> {
-    let mut w = Writer::new(Vec::with_capacity(256));
-    let result: std::io::Result<()> = (|| {
-        w.create_element("ErrorResponse")
-            .with_attribute(("xmlns", namespace))
-            .write_inner_content(|w| {
-                w.create_element("Error").write_inner_content(|w| {
-                    text_element(w, "Type", error.fault.as_str())?;
-                    text_element(w, "Code", error.code)?;
-                    text_element(w, "Message", &error.message)
-                })?;
-                text_element(w, "RequestId", request_id)
-            })?;
-        Ok(())
-    })();
-    debug_assert!(result.is_ok(), "writing XML to memory cannot fail");
-    w.into_inner()
-}
-
-/// Writes `<name>text</name>` with the text escaped.
-///
-/// # Errors
-/// Only those of the underlying writer.
-pub fn text_element<W: std::io::Write>(
-    w: &mut Writer<W>,
-    name: &str,
-    text: &str,
-) -> std::io::Result<()> {
-    w.create_element(name)
-        .write_text_content(BytesText::new(text))?;
-    Ok(())
+    let mut x = Xml::new();
+    x.event(Event::Start(
+        BytesStart::new("ErrorResponse").with_attributes([("xmlns", namespace)]),
+    ));
+    x.node("Error", |x| {
+        x.text("Type", error.fault.as_str());
+        x.text("Code", error.code);
+        x.text("Message", &error.message);
+    });
+    x.text("RequestId", request_id);
+    x.event(Event::End(BytesEnd::new("ErrorResponse")));
+    x.into_bytes()
 }
 
 #[cfg(test)]
@@ -79,6 +205,7 @@ mod tests {
     use super::*;
     use crate::protocol::error::Fault;
     use axum::http::StatusCode;
+    use chrono::TimeZone;
 
     #[test]
     fn golden_error_bytes() {
@@ -95,13 +222,47 @@ mod tests {
     }
 
     #[test]
-    fn forms_decode_in_order() {
-        let p = parse_form(
-            b"Action=GetClusterCredentials&DbGroups.DbGroup.1=a%2Bb&DbGroups.DbGroup.2=c+d",
+    fn golden_envelope_bytes() {
+        struct Out;
+        impl ToXml for Out {
+            fn to_xml(&self, x: &mut Xml) {
+                x.text("DbUser", "IAM:a");
+                x.time(
+                    "Expiration",
+                    Utc.with_ymd_and_hms(2026, 11, 21, 4, 39, 39).unwrap(),
+                );
+                x.list("Tags", "Tag", &["k"], |x, k| x.text("Key", k));
+            }
+        }
+        assert_eq!(
+            String::from_utf8(encode_response(
+                "GetClusterCredentials",
+                Some(&Out),
+                "r",
+                REDSHIFT_NAMESPACE
+            ))
+            .unwrap(),
+            "<GetClusterCredentialsResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\"><GetClusterCredentialsResult><DbUser>IAM:a</DbUser><Expiration>2026-11-21T04:39:39.000Z</Expiration><Tags><Tag><Key>k</Key></Tag></Tags></GetClusterCredentialsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetClusterCredentialsResponse>"
         );
+        assert_eq!(
+            String::from_utf8(encode_response("CreateTags", None, "r", REDSHIFT_NAMESPACE))
+                .unwrap(),
+            "<CreateTagsResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateTagsResponse>"
+        );
+    }
+
+    #[test]
+    fn forms_decode_strictly_in_order() {
+        let p = parse_form(b"Action=GetClusterCredentials&DbGroups.DbGroup.1=a%2Bb&DbGroups.DbGroup.2=c+d&Empty=&Bare&&%C3%A9=%E2%82%AC").unwrap();
         assert_eq!(param(&p, "Action"), Some("GetClusterCredentials"));
         assert_eq!(param(&p, "DbGroups.DbGroup.1"), Some("a+b"));
         assert_eq!(param(&p, "DbGroups.DbGroup.2"), Some("c d"));
+        assert_eq!(param(&p, "Empty"), Some(""));
+        assert_eq!(param(&p, "Bare"), Some(""));
+        assert_eq!(param(&p, "é"), Some("€"));
         assert_eq!(param(&p, "Missing"), None);
+        for bad in [&b"a=%"[..], b"a=%4", b"a=%zz", b"a=%ff", b"%=1"] {
+            assert!(parse_form(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }

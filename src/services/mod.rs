@@ -2,3 +2,5 @@
 //! modelled errors; none sees HTTP.
 
 pub mod memorydb;
+pub mod paging;
+pub mod redshift;

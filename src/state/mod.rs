@@ -5,29 +5,58 @@
 //! operation on one region is atomic.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use chrono::{DateTime, Utc};
+
+use crate::config::ServiceSettings;
 use crate::protocol::context::Scope;
-use crate::services::memorydb;
+use crate::services::{memorydb, redshift};
 
 /// Everything one account owns in one region.
 #[derive(Debug, Default)]
 pub struct RegionState {
     pub memorydb: memorydb::Store,
+    pub redshift: redshift::Store,
+}
+
+/// memshift's clock: the system's, moved forward by an offset that tests can set, so
+/// that expiry can be seen without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the clock forward (or back, with a negative amount).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+    }
 }
 
 /// The shared state of a server.
 #[derive(Debug)]
 pub struct AppState {
     defaults: Scope,
+    settings: ServiceSettings,
+    clock: Clock,
     regions: RwLock<HashMap<Scope, Arc<Mutex<RegionState>>>>,
 }
 
 impl AppState {
     #[must_use]
-    pub fn new(defaults: Scope) -> Self {
+    pub fn new(defaults: Scope, settings: ServiceSettings) -> Self {
         AppState {
             defaults,
+            settings,
+            clock: Clock::default(),
             regions: RwLock::new(HashMap::new()),
         }
     }
@@ -36,6 +65,16 @@ impl AppState {
     #[must_use]
     pub fn defaults(&self) -> &Scope {
         &self.defaults
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.settings
+    }
+
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Runs `f` with the region's state locked, creating the region in its built-in state

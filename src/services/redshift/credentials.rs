@@ -1,0 +1,189 @@
+//! GetClusterCredentials and GetClusterCredentialsWithIAM: temporary database passwords.
+//!
+//! Each call returns a fresh password of 57 random bytes from the operating system's
+//! CSPRNG (76 base64 characters, the length of AWS's), and the cluster remembers the
+//! credential (user, groups, database, expiry, SHA-256 of the password) so it can be
+//! checked when it is used to log in.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use rand::TryRng;
+
+use super::Env;
+use super::error::{Error, combination};
+use super::model::{
+    ClusterCredentials, GetClusterCredentialsMessage, GetClusterCredentialsWithIamMessage,
+};
+use super::store::{ClusterRecord, IssuedCredential, Store};
+use super::validate;
+use crate::config::IamIdentity;
+use crate::secret::Secret;
+
+/// # Errors
+/// The model's errors for GetClusterCredentials.
+pub fn get(
+    store: &mut Store,
+    env: &Env<'_>,
+    req: &GetClusterCredentialsMessage,
+) -> Result<ClusterCredentials, Error> {
+    validate::db_name("DbUser", &req.db_user, false)?;
+    if let Some(db) = &req.db_name {
+        validate::db_name("DbName", db, false)?;
+    }
+    let groups = req.db_groups.clone().unwrap_or_default();
+    for group in &groups {
+        validate::db_name("DbGroups", group, true)?;
+    }
+    let seconds = validate::duration(req.duration_seconds)?;
+    let auto_create = req.auto_create.unwrap_or(false);
+    let prefix = if auto_create { "IAMA" } else { "IAM" };
+    let cluster = find_cluster(
+        store,
+        env,
+        req.cluster_identifier.as_deref(),
+        req.custom_domain_name.as_deref(),
+    )?;
+    Ok(issue(
+        cluster,
+        env,
+        format!("{prefix}:{}", req.db_user),
+        groups,
+        req.db_name.clone(),
+        auto_create,
+        seconds,
+        false,
+    ))
+}
+
+/// # Errors
+/// The model's errors for GetClusterCredentialsWithIAM.
+pub fn get_with_iam(
+    store: &mut Store,
+    env: &Env<'_>,
+    req: &GetClusterCredentialsWithIamMessage,
+) -> Result<ClusterCredentials, Error> {
+    if let Some(db) = &req.db_name {
+        validate::db_name("DbName", db, false)?;
+    }
+    let seconds = validate::duration(req.duration_seconds)?;
+    let key = env.access_key_id.unwrap_or("anonymous");
+    let db_user = match env.settings.iam_identities.get(key) {
+        Some(IamIdentity::User(name)) => format!("IAM:{name}"),
+        Some(IamIdentity::Role(name)) => format!("IAMR:{name}"),
+        None => format!("IAM:{key}"),
+    };
+    let cluster = find_cluster(
+        store,
+        env,
+        req.cluster_identifier.as_deref(),
+        req.custom_domain_name.as_deref(),
+    )?;
+    Ok(issue(
+        cluster,
+        env,
+        db_user,
+        Vec::new(),
+        req.db_name.clone(),
+        true,
+        seconds,
+        true,
+    ))
+}
+
+/// The cluster named by identifier or by custom domain name (exactly one of them).
+fn find_cluster<'a>(
+    store: &'a mut Store,
+    env: &Env<'_>,
+    identifier: Option<&str>,
+    domain: Option<&str>,
+) -> Result<&'a mut ClusterRecord, Error> {
+    let delay = env.settings.cluster_creation_delay;
+    store.purge(env.now, delay);
+    let found = match (identifier, domain) {
+        (Some(_), Some(_)) => {
+            return Err(combination(
+                "Specify either ClusterIdentifier or CustomDomainName, not both.",
+            ));
+        }
+        (None, None) => {
+            return Err(combination(
+                "Either ClusterIdentifier or CustomDomainName must be specified.",
+            ));
+        }
+        (Some(id), None) => store
+            .clusters
+            .get_mut(&id.to_ascii_lowercase())
+            .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?,
+        (None, Some(domain)) => store
+            .clusters
+            .values_mut()
+            .find(|c| {
+                c.custom_domain
+                    .as_ref()
+                    .is_some_and(|(d, _)| d.eq_ignore_ascii_case(domain))
+            })
+            .ok_or_else(|| Error::ClusterNotFound(domain.to_owned()))?,
+    };
+    if found.deleting_since.is_some() {
+        return Err(Error::ClusterNotFound(found.identifier.clone()));
+    }
+    Ok(found)
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one place that builds both operations' answers"
+)]
+fn issue(
+    cluster: &mut ClusterRecord,
+    env: &Env<'_>,
+    db_user: String,
+    db_groups: Vec<String>,
+    db_name: Option<String>,
+    auto_create: bool,
+    seconds: i64,
+    with_refresh: bool,
+) -> ClusterCredentials {
+    let password = Secret::new(new_password());
+    let expiration = env.now + Duration::seconds(seconds);
+    cluster.remember(
+        IssuedCredential {
+            db_user: db_user.clone(),
+            db_groups,
+            db_name,
+            auto_create,
+            expires: expiration,
+            password: password.sha256(),
+        },
+        env.now,
+    );
+    ClusterCredentials {
+        db_user,
+        db_password: password,
+        expiration,
+        next_refresh_time: with_refresh.then_some(expiration),
+    }
+}
+
+/// 76 base64 characters from the operating system's CSPRNG.
+fn new_password() -> String {
+    let mut bytes = [0u8; 57];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .unwrap_or_else(|_| rand::fill(&mut bytes));
+    STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_password;
+
+    #[test]
+    fn passwords_are_long_and_fresh() {
+        let a = new_password();
+        let b = new_password();
+        assert_eq!(a.len(), 76);
+        assert_ne!(a, b);
+    }
+}

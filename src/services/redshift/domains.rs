@@ -1,0 +1,103 @@
+//! CreateCustomDomainAssociation and DeleteCustomDomainAssociation: the custom domain
+//! names that GetClusterCredentials accepts in place of a cluster identifier.
+
+use chrono::Duration;
+
+use super::Env;
+use super::error::{Error, invalid};
+use super::model::{
+    CreateCustomDomainAssociationMessage, CustomDomainAssociation,
+    DeleteCustomDomainAssociationMessage,
+};
+use super::store::Store;
+use crate::protocol::query::format_time;
+
+/// # Errors
+/// The model's errors for CreateCustomDomainAssociation.
+pub fn create(
+    store: &mut Store,
+    env: &Env<'_>,
+    req: &CreateCustomDomainAssociationMessage,
+) -> Result<CustomDomainAssociation, Error> {
+    let domain = req.custom_domain_name.to_ascii_lowercase();
+    if !valid_domain(&domain) {
+        return Err(invalid(format!(
+            "Invalid custom domain name {}.",
+            req.custom_domain_name
+        )));
+    }
+    if !valid_certificate(&req.custom_domain_certificate_arn) {
+        return Err(invalid(
+            "CustomDomainCertificateArn must be an ACM certificate ARN.",
+        ));
+    }
+    store.purge(env.now, env.settings.cluster_creation_delay);
+    let id = req.cluster_identifier.to_ascii_lowercase();
+    if store
+        .clusters
+        .values()
+        .any(|c| c.identifier != id && c.custom_domain.as_ref().is_some_and(|(d, _)| *d == domain))
+    {
+        return Err(Error::CustomCnameAssociation(format!(
+            "The custom domain name {domain} is already associated with another cluster."
+        )));
+    }
+    let cluster = store
+        .clusters
+        .get_mut(&id)
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_identifier.clone()))?;
+    cluster.custom_domain = Some((domain.clone(), req.custom_domain_certificate_arn.clone()));
+    Ok(CustomDomainAssociation {
+        custom_domain_name: domain,
+        certificate_arn: req.custom_domain_certificate_arn.clone(),
+        cluster_identifier: id,
+        expiry: format_time(env.now + Duration::days(365)),
+    })
+}
+
+/// # Errors
+/// The model's errors for DeleteCustomDomainAssociation.
+pub fn delete(
+    store: &mut Store,
+    env: &Env<'_>,
+    req: &DeleteCustomDomainAssociationMessage,
+) -> Result<(), Error> {
+    store.purge(env.now, env.settings.cluster_creation_delay);
+    let cluster = store
+        .clusters
+        .get_mut(&req.cluster_identifier.to_ascii_lowercase())
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_identifier.clone()))?;
+    match &cluster.custom_domain {
+        Some((domain, _)) if domain.eq_ignore_ascii_case(&req.custom_domain_name) => {
+            cluster.custom_domain = None;
+            Ok(())
+        }
+        _ => Err(Error::CustomDomainAssociationNotFound(format!(
+            "No custom domain association {} for cluster {}.",
+            req.custom_domain_name, req.cluster_identifier
+        ))),
+    }
+}
+
+/// Labels of letters, digits and inner hyphens, at least two of them, 253 characters at most.
+fn valid_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn valid_certificate(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    arn.len() >= 20
+        && parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "acm"
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+}

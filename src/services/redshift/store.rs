@@ -1,0 +1,158 @@
+//! Redshift's state in one account and region: clusters, their tags, and the temporary
+//! credentials issued for them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::model::Cluster;
+use crate::protocol::context::Scope;
+use crate::secret::PasswordHash;
+
+/// How many unexpired credentials are remembered per database user of a cluster.
+pub const CREDENTIALS_KEPT_PER_USER: usize = 8;
+
+/// One credential handed out by GetClusterCredentials(WithIAM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCredential {
+    /// The user as returned: `IAM:alice`, `IAMA:alice`, `IAMR:role`.
+    pub db_user: String,
+    pub db_groups: Vec<String>,
+    pub db_name: Option<String>,
+    pub auto_create: bool,
+    pub expires: DateTime<Utc>,
+    pub password: PasswordHash,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterRecord {
+    pub identifier: String,
+    pub node_type: String,
+    pub master_username: String,
+    /// Absent when the master password is managed by Secrets Manager.
+    pub master_password: Option<PasswordHash>,
+    pub db_name: String,
+    pub port: u16,
+    pub number_of_nodes: i64,
+    pub encrypted: bool,
+    pub publicly_accessible: bool,
+    pub availability_zone: String,
+    pub vpc_security_groups: Vec<String>,
+    pub iam_roles: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    /// (domain name, certificate ARN) set by CreateCustomDomainAssociation.
+    pub custom_domain: Option<(String, String)>,
+    pub namespace_id: String,
+    pub vpc_id: String,
+    pub created: DateTime<Utc>,
+    /// When DeleteCluster was accepted.
+    pub deleting_since: Option<DateTime<Utc>>,
+    pub credentials: Vec<IssuedCredential>,
+}
+
+/// Redshift's state in one account and region.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub clusters: BTreeMap<String, ClusterRecord>,
+}
+
+impl Store {
+    /// Forgets clusters whose deletion has completed.
+    pub fn purge(&mut self, now: DateTime<Utc>, delay: Duration) {
+        self.clusters.retain(|_, c| {
+            c.deleting_since.is_none_or(|since| {
+                now < since + chrono::Duration::from_std(delay).unwrap_or_default()
+            })
+        });
+    }
+}
+
+#[must_use]
+pub fn cluster_arn(scope: &Scope, id: &str) -> String {
+    format!(
+        "arn:aws:redshift:{}:{}:cluster:{id}",
+        scope.region, scope.account
+    )
+}
+
+impl ClusterRecord {
+    /// `creating` until the creation delay has passed, then `available`; `deleting` once
+    /// DeleteCluster was accepted.
+    #[must_use]
+    pub fn status(&self, now: DateTime<Utc>, delay: Duration) -> &'static str {
+        if self.deleting_since.is_some() {
+            "deleting"
+        } else if now < self.created + chrono::Duration::from_std(delay).unwrap_or_default() {
+            "creating"
+        } else {
+            "available"
+        }
+    }
+
+    /// Remembers a credential, dropping expired ones and all but the newest few per user.
+    pub fn remember(&mut self, credential: IssuedCredential, now: DateTime<Utc>) {
+        self.credentials.retain(|c| c.expires > now);
+        let same_user = self
+            .credentials
+            .iter()
+            .filter(|c| c.db_user == credential.db_user)
+            .count();
+        if same_user >= CREDENTIALS_KEPT_PER_USER
+            && let Some(oldest) = self
+                .credentials
+                .iter()
+                .position(|c| c.db_user == credential.db_user)
+        {
+            self.credentials.remove(oldest);
+        }
+        self.credentials.push(credential);
+    }
+
+    #[must_use]
+    pub fn view(&self, scope: &Scope, status: &'static str) -> Cluster {
+        let availability = match status {
+            "available" => "Available",
+            "deleting" | "creating" => "Unavailable",
+            _ => "Modifying",
+        };
+        let endpoint = (status != "creating").then(|| ("localhost".to_owned(), self.port));
+        let nodes = if self.number_of_nodes == 1 {
+            vec![("SHARED", "10.0.0.10".to_owned())]
+        } else {
+            std::iter::once(("LEADER", "10.0.0.10".to_owned()))
+                .chain((0..self.number_of_nodes).map(|i| ("COMPUTE", format!("10.0.0.{}", 11 + i))))
+                .collect()
+        };
+        Cluster {
+            identifier: self.identifier.clone(),
+            node_type: self.node_type.clone(),
+            status,
+            availability,
+            master_username: self.master_username.clone(),
+            db_name: self.db_name.clone(),
+            endpoint,
+            create_time: self.created,
+            vpc_security_groups: self.vpc_security_groups.clone(),
+            vpc_id: self.vpc_id.clone(),
+            availability_zone: self.availability_zone.clone(),
+            number_of_nodes: self.number_of_nodes,
+            publicly_accessible: self.publicly_accessible,
+            encrypted: self.encrypted,
+            nodes,
+            tags: self.tags.clone(),
+            iam_roles: self.iam_roles.clone(),
+            namespace_arn: format!(
+                "arn:aws:redshift:{}:{}:namespace:{}",
+                scope.region, scope.account, self.namespace_id
+            ),
+            custom_domain: self.custom_domain.clone(),
+            master_password_secret_arn: self.master_password.is_none().then(|| {
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:redshift!{}-{}",
+                    scope.region, scope.account, self.identifier, self.master_username
+                )
+            }),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+"""Helpers shared by the client tests (the fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import uuid
+from typing import Iterator
+
+import pytest
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+# Not twelve digits, so it maps to the default account.
+DEFAULT_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "test-secret-key"
+
+# The built-in user and ACL of every account and region.
+DEFAULT_USER_ACCESS = "on ~* &* +@all"
+
+
+def new_account_id() -> str:
+    """A random twelve-digit account id other than the default account."""
+    while True:
+        account = f"{random.randrange(10**11, 10**12):012d}"
+        if account != DEFAULT_ACCOUNT:
+            return account
+
+
+def new_name(prefix: str = "u") -> str:
+    """A unique user or ACL name: a letter first, then letters, digits and hyphens."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def user_arn(name: str, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> str:
+    return f"arn:aws:memorydb:{region}:{account}:user/{name}"
+
+
+def acl_arn(name: str, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> str:
+    return f"arn:aws:memorydb:{region}:{account}:acl/{name}"
+
+
+def password_mode(*secrets: str) -> dict:
+    return {"Type": "password", "Passwords": list(secrets)}
+
+
+def default_user(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> dict:
+    return {
+        "Name": "default",
+        "Status": "active",
+        "AccessString": DEFAULT_USER_ACCESS,
+        "ACLNames": ["open-access"],
+        "MinimumEngineVersion": "6.0",
+        "Authentication": {"Type": "no-password"},
+        "ARN": user_arn("default", account, region),
+    }
+
+
+def open_access_acl(account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> dict:
+    return {
+        "Name": "open-access",
+        "Status": "active",
+        "UserNames": ["default"],
+        "MinimumEngineVersion": "6.2",
+        "Clusters": [],
+        "ARN": acl_arn("open-access", account, region),
+    }
+
+
+@contextlib.contextmanager
+def fault(client, code: str, status: int) -> Iterator[pytest.ExceptionInfo]:
+    """Expects the call inside to raise the modelled exception `code` with HTTP `status`:
+
+        with fault(client, "UserNotFoundFault", 404):
+            client.describe_users(UserName="nobody")
+    """
+    with pytest.raises(getattr(client.exceptions, code)) as excinfo:
+        yield excinfo
+    response = excinfo.value.response
+    assert response["Error"]["Code"] == code
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert response["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-errortype") == code
+    assert response["Error"]["Message"], "an error must carry a message"
+
+
+def describe_user(client, name: str) -> dict:
+    users = client.describe_users(UserName=name)["Users"]
+    assert len(users) == 1, users
+    return users[0]
+
+
+def describe_acl(client, name: str) -> dict:
+    acls = client.describe_acls(ACLName=name)["ACLs"]
+    assert len(acls) == 1, acls
+    return acls[0]
+
+
+def acl_names_of(client, user: str) -> list[str]:
+    return describe_user(client, user)["ACLNames"]
+
+
+def tags(*pairs: tuple[str, str]) -> list[dict]:
+    return [{"Key": k, "Value": v} for k, v in pairs]
