@@ -1,6 +1,11 @@
 //! CreateACL, DescribeACLs, UpdateACL and DeleteACL through the official AWS SDK for Rust,
 //! with two-way membership checked after every change.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test is one user journey, read top to bottom"
+)]
+
 mod common;
 
 use aws_sdk_memorydb::Client;

@@ -1,6 +1,11 @@
 //! ListTags, TagResource and UntagResource on user and ACL ARNs through the official AWS
 //! SDK for Rust.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test is one user journey, read top to bottom"
+)]
+
 mod common;
 
 use aws_sdk_memorydb::types::{AuthenticationMode, InputAuthenticationType, Tag};

@@ -1,6 +1,11 @@
 //! The wire: exact bytes of answers, and AWS-shaped errors for every kind of broken
 //! request, sent as raw HTTP.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test is one user journey, read top to bottom"
+)]
+
 mod common;
 
 use common::server;

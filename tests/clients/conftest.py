@@ -216,15 +216,21 @@ ClientFactory = Callable[..., Any]
 
 @pytest.fixture(scope="session")
 def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
-    """make_client(access_key_id=..., region=...) -> a MemoryDB client for that scope."""
+    """make_client(access_key_id=..., region=...) -> a MemoryDB client for that scope.
 
-    config = Config(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=15,
-    )
+    parameter_validation=False lets a test send what boto3 would refuse to send."""
 
-    def make(access_key_id: str = DEFAULT_KEY, region: str = DEFAULT_REGION):
+    def make(
+        access_key_id: str = DEFAULT_KEY,
+        region: str = DEFAULT_REGION,
+        parameter_validation: bool = True,
+    ):
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=15,
+            parameter_validation=parameter_validation,
+        )
         client = boto_session.client(
             "memorydb",
             endpoint_url=server.url,

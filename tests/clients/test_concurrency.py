@@ -70,7 +70,7 @@ def test_concurrent_acl_updates_keep_membership_two_way(make_client, fresh_accou
             client.update_acl(ACLName=acl, UserNamesToRemove=[users[i]])
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(remove_or_delete, range(0, len(users), 1)))
+        list(pool.map(remove_or_delete, range(len(users))))
     assert describe_acl(clients[0], acl)["UserNames"] == []
     remaining = {u["Name"]: u["ACLNames"] for u in clients[0].describe_users()["Users"]}
     assert remaining == {"default": ["open-access"], **{u: [] for u in users[0::2]}}

@@ -192,3 +192,19 @@ def test_filters_and_pages_together(fresh, password):
     )
     assert [len(p) for p in pages] == [5, 5, 2], "no empty trailing page"
     assert [n for p in pages for n in p] == readers
+
+
+def test_pages_hold_at_most_100_users(fresh):
+    prefix = new_name("h")
+    for i in range(120):
+        fresh.create_user(
+            UserName=f"{prefix}-{i:03d}", AuthenticationMode={"Type": "iam"}, AccessString="on ~* +@all"
+        )
+    for params in ({}, {"MaxResults": 1000}):
+        first = fresh.describe_users(**params)
+        assert len(first["Users"]) == 100
+        rest = fresh.describe_users(NextToken=first["NextToken"], **params)
+        assert len(rest["Users"]) == 21
+        assert "NextToken" not in rest
+    full = fresh.get_paginator("describe_users").paginate().build_full_result()
+    assert len(full["Users"]) == 121

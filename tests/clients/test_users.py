@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from support import (
     DEFAULT_ACCOUNT,
@@ -99,6 +100,23 @@ def test_names_are_stored_in_lowercase(memorydb, password):
             AuthenticationMode=password_mode(password()),
             AccessString="on ~* +@all",
         )
+
+
+def test_name_length_limits(fresh):
+    longest = (new_name("n") + "x" * 40)[:40]
+    for name in ("n", longest):
+        user = fresh.create_user(
+            UserName=name, AuthenticationMode={"Type": "iam"}, AccessString="on ~* +@all"
+        )["User"]
+        assert user["Name"] == name
+        acl = fresh.create_acl(ACLName=name, UserNames=[name])["ACL"]
+        assert acl["Name"] == name
+    with fault(fresh, "InvalidParameterValueException", 400):
+        fresh.create_user(
+            UserName=longest + "x", AuthenticationMode={"Type": "iam"}, AccessString="on ~* +@all"
+        )
+    with fault(fresh, "InvalidParameterValueException", 400):
+        fresh.create_acl(ACLName=longest + "x")
 
 
 @pytest.mark.parametrize(
@@ -226,6 +244,28 @@ def test_passwords_never_appear_in_responses(memorydb, password, wire, server):
     for body in raw.splitlines():
         if body.strip():
             assert "Passwords" not in json.loads(body).get("User", {})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="memshift bug: a password sent as a JSON number is echoed in the "
+    "SerializationException message (only quoted values are redacted)",
+)
+def test_a_mistyped_password_is_not_echoed(make_client):
+    # boto3 refuses a non-string password unless parameter validation is off; a
+    # hand-written client or another SDK may send one all the same.
+    client = make_client(parameter_validation=False)
+    secret = 8472615093847261509
+    with pytest.raises(ClientError) as e:
+        client.create_user(
+            UserName=new_name("typed"),
+            AuthenticationMode={"Type": "password", "Passwords": [secret]},
+            AccessString="on ~* +@all",
+        )
+    error = e.value.response["Error"]
+    assert error["Code"] == "SerializationException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert str(secret) not in error["Message"], error["Message"]
 
 
 def test_delete_user_answers_deleting_then_the_user_is_gone(memorydb, password):

@@ -53,3 +53,40 @@ pub fn password(tag: &str, len: usize) -> String {
     p.truncate(len);
     p
 }
+
+/// A Redshift client signing with `access_key_id` in `region`.
+pub fn redshift_as(server: &Server, access_key_id: &str, region: &str) -> aws_sdk_redshift::Client {
+    let config = aws_sdk_redshift::Config::builder()
+        .behavior_version(aws_sdk_redshift::config::BehaviorVersion::latest())
+        .region(aws_sdk_redshift::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_redshift::config::Credentials::new(
+            access_key_id,
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(aws_sdk_redshift::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_redshift::Client::from_conf(config)
+}
+
+/// A Redshift client for the default account in us-east-1.
+pub fn redshift(server: &Server) -> aws_sdk_redshift::Client {
+    redshift_as(server, "AKIAIOSFODNN7EXAMPLE", "us-east-1")
+}
+
+/// The HTTP status of a failed Redshift SDK call.
+pub fn redshift_status<E>(
+    error: &aws_sdk_redshift::error::SdkError<E, aws_sdk_redshift::config::http::HttpResponse>,
+) -> u16 {
+    error.raw_response().map_or(0, |r| r.status().as_u16())
+}
+
+/// Starts a server with the given configuration changes.
+pub async fn server_with(change: impl FnOnce(&mut Config)) -> Server {
+    let mut config = Config::ephemeral();
+    change(&mut config);
+    memshift::start(&config).await.expect("server starts")
+}

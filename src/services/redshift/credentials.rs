@@ -177,7 +177,81 @@ fn new_password() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::new_password;
+    use super::super::clusters;
+    use super::super::model::CreateClusterMessage;
+    use super::*;
+    use crate::config::ServiceSettings;
+    use crate::protocol::context::Scope;
+
+    fn env<'a>(
+        scope: &'a Scope,
+        settings: &'a ServiceSettings,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Env<'a> {
+        Env {
+            scope,
+            now,
+            access_key_id: None,
+            settings,
+        }
+    }
+
+    fn store_with_cluster(env: &Env<'_>) -> Store {
+        let mut store = Store::default();
+        let req: CreateClusterMessage = serde_json::from_str(
+            r#"{"ClusterIdentifier":"c1","NodeType":"dc2.large","MasterUsername":"admin","MasterUserPassword":"Sup3rSecret"}"#,
+        )
+        .unwrap();
+        clusters::create(&mut store, env, &req).unwrap();
+        store
+    }
+
+    #[test]
+    fn issued_credentials_are_remembered_by_hash() {
+        let scope = Scope::new("000000000000", "us-east-1");
+        let settings = ServiceSettings::default();
+        let now = chrono::Utc::now();
+        let env = env(&scope, &settings, now);
+        let mut store = store_with_cluster(&env);
+        let req: GetClusterCredentialsMessage = serde_json::from_str(
+            r#"{"ClusterIdentifier":"c1","DbUser":"alice","DbName":"dev","AutoCreate":true,"DbGroups":["analysts"],"DurationSeconds":1200}"#,
+        )
+        .unwrap();
+        let out = get(&mut store, &env, &req).unwrap();
+        let kept = &store.clusters["c1"].credentials;
+        assert_eq!(kept.len(), 1);
+        let c = &kept[0];
+        assert_eq!(c.db_user, "IAMA:alice");
+        assert_eq!(c.db_groups, ["analysts"]);
+        assert_eq!(c.db_name.as_deref(), Some("dev"));
+        assert!(c.auto_create);
+        assert_eq!(c.expires, now + Duration::seconds(1200));
+        assert_eq!(c.password, out.db_password.sha256());
+    }
+
+    #[test]
+    fn expired_credentials_are_forgotten_and_each_user_keeps_a_few() {
+        let scope = Scope::new("000000000000", "us-east-1");
+        let settings = ServiceSettings::default();
+        let now = chrono::Utc::now();
+        let mut store = store_with_cluster(&env(&scope, &settings, now));
+        let req: GetClusterCredentialsMessage =
+            serde_json::from_str(r#"{"ClusterIdentifier":"c1","DbUser":"bob"}"#).unwrap();
+        for _ in 0..20 {
+            get(&mut store, &env(&scope, &settings, now), &req).unwrap();
+        }
+        assert_eq!(
+            store.clusters["c1"].credentials.len(),
+            crate::services::redshift::store::CREDENTIALS_KEPT_PER_USER
+        );
+        let later = now + Duration::seconds(901);
+        let other: GetClusterCredentialsMessage =
+            serde_json::from_str(r#"{"ClusterIdentifier":"c1","DbUser":"carol"}"#).unwrap();
+        get(&mut store, &env(&scope, &settings, later), &other).unwrap();
+        let kept = &store.clusters["c1"].credentials;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].db_user, "IAM:carol");
+    }
 
     #[test]
     fn passwords_are_long_and_fresh() {
