@@ -35,6 +35,18 @@ impl Scope {
     }
 }
 
+/// The ARN partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
+#[must_use]
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// What the services learn about a request besides its input.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -146,6 +158,13 @@ mod tests {
         assert_eq!(c.service, "memorydb");
         assert!(credential_from_authorization("Basic abc").is_none());
         assert!(credential_from_authorization("AWS4-HMAC-SHA256 Credential=a/b/c").is_none());
+    }
+
+    #[test]
+    fn partitions_follow_the_region() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 
     #[test]

@@ -89,14 +89,16 @@ fn redact_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {
-        if c == '"' {
+        // serde quotes strings in double quotes and other values (numbers, booleans) in
+        // backticks.
+        if c == '"' || c == '`' {
             let mut escaped = false;
             for inner in chars.by_ref() {
                 if escaped {
                     escaped = false;
-                } else if inner == '\\' {
+                } else if inner == '\\' && c == '"' {
                     escaped = true;
-                } else if inner == '"' {
+                } else if inner == c {
                     break;
                 }
             }
@@ -166,6 +168,15 @@ mod tests {
             .to_string();
         assert!(!err.contains("secret-value-123"), "{err}");
         assert!(err.contains("invalid type"), "{err}");
+        for body in [
+            &br#"{"UserName":"a","MaxResults":8472615093847261509}"#[..],
+            br#"{"UserName":84726150938472615}"#,
+            br#"{"UserName":8472.615093}"#,
+            br#"{"UserName":true}"#,
+        ] {
+            let err = decode::<Input>(body).unwrap_err().to_string();
+            assert!(!err.contains("847261509") && !err.contains("true"), "{err}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::model;
 use super::validate::tag_list;
-use crate::protocol::context::Scope;
+use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
 
 pub const DEFAULT_USER: &str = "default";
@@ -84,8 +84,10 @@ impl Store {
 #[must_use]
 pub fn arn(scope: &Scope, kind: &str, name: &str) -> String {
     format!(
-        "arn:aws:memorydb:{}:{}:{kind}/{name}",
-        scope.region, scope.account
+        "arn:{}:memorydb:{}:{}:{kind}/{name}",
+        partition(&scope.region),
+        scope.region,
+        scope.account
     )
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::model::Cluster;
-use crate::protocol::context::Scope;
+use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
 
 /// How many unexpired credentials are remembered per database user of a cluster.
@@ -71,8 +71,10 @@ impl Store {
 #[must_use]
 pub fn cluster_arn(scope: &Scope, id: &str) -> String {
     format!(
-        "arn:aws:redshift:{}:{}:cluster:{id}",
-        scope.region, scope.account
+        "arn:{}:redshift:{}:{}:cluster:{id}",
+        partition(&scope.region),
+        scope.region,
+        scope.account
     )
 }
 
@@ -143,14 +145,21 @@ impl ClusterRecord {
             tags: self.tags.clone(),
             iam_roles: self.iam_roles.clone(),
             namespace_arn: format!(
-                "arn:aws:redshift:{}:{}:namespace:{}",
-                scope.region, scope.account, self.namespace_id
+                "arn:{}:redshift:{}:{}:namespace:{}",
+                partition(&scope.region),
+                scope.region,
+                scope.account,
+                self.namespace_id
             ),
             custom_domain: self.custom_domain.clone(),
             master_password_secret_arn: self.master_password.is_none().then(|| {
                 format!(
-                    "arn:aws:secretsmanager:{}:{}:secret:redshift!{}-{}",
-                    scope.region, scope.account, self.identifier, self.master_username
+                    "arn:{}:secretsmanager:{}:{}:secret:redshift!{}-{}",
+                    partition(&scope.region),
+                    scope.region,
+                    scope.account,
+                    self.identifier,
+                    self.master_username
                 )
             }),
         }
