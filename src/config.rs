@@ -1,6 +1,7 @@
 //! Server settings, shared by the command line and by tests that start servers in-process.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::protocol::context::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
@@ -22,6 +23,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Settings the services read.
     pub services: ServiceSettings,
+    /// Where state is kept across restarts; in memory only when absent.
+    pub data_dir: Option<PathBuf>,
+    /// A JSON list of API calls applied when the state is new.
+    pub init_file: Option<PathBuf>,
 }
 
 /// The IAM identity an access key stands for, as GetClusterCredentialsWithIAM maps it.
@@ -67,6 +72,8 @@ impl Default for Config {
             default_region: DEFAULT_REGION.to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             services: ServiceSettings::default(),
+            data_dir: None,
+            init_file: None,
         }
     }
 }
@@ -84,5 +91,60 @@ impl Config {
     #[must_use]
     pub fn default_scope(&self) -> Scope {
         Scope::new(self.default_account.clone(), self.default_region.clone())
+    }
+}
+
+/// Parses a duration: `0`, a number of seconds (`1.5`), or a number with `ms`, `s` or `m`.
+///
+/// # Errors
+/// A message saying what was expected.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0 && *n * unit <= 86_400.0)
+        .map(|n| Duration::from_secs_f64(n * unit))
+        .ok_or_else(|| format!("{text:?} is not a duration such as 0, 500ms, 2s or 1m"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_mins(1));
+        for bad in ["", "-1s", "soon", "2h", "1e9"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identities_parse() {
+        assert_eq!(
+            "user:alice".parse::<IamIdentity>().unwrap(),
+            IamIdentity::User("alice".into())
+        );
+        assert_eq!(
+            "role:etl".parse::<IamIdentity>().unwrap(),
+            IamIdentity::Role("etl".into())
+        );
+        assert!("group:x".parse::<IamIdentity>().is_err());
+        assert!("user:".parse::<IamIdentity>().is_err());
     }
 }

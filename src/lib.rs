@@ -7,6 +7,7 @@
 pub mod config;
 pub mod protocol;
 pub mod secret;
+pub mod seed;
 pub mod server;
 pub mod services;
 pub mod state;

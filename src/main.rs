@@ -1,10 +1,32 @@
-//! The `memshift` command: settings from flags and `MEMSHIFT_*` variables, then the server.
+//! The `memshift` command: settings from flags and `MEMSHIFT_*` variables, then the server
+//! (or, with `healthcheck`, a probe of a running one).
 
-use clap::Parser;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use memshift::Config;
+use memshift::config::{IamIdentity, ServiceSettings, parse_duration};
+
+/// Every environment variable memshift reads; any other `MEMSHIFT_*` is a mistake.
+const KNOWN_ENV: &[&str] = &[
+    "MEMSHIFT_HOST",
+    "MEMSHIFT_PORT",
+    "MEMSHIFT_DEFAULT_REGION",
+    "MEMSHIFT_DEFAULT_ACCOUNT",
+    "MEMSHIFT_DATA_DIR",
+    "MEMSHIFT_INIT",
+    "MEMSHIFT_LOG_LEVEL",
+    "MEMSHIFT_LOG_FORMAT",
+    "MEMSHIFT_CLUSTER_CREATION_DELAY",
+    "MEMSHIFT_IAM_IDENTITIES",
+];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -13,29 +35,161 @@ use memshift::Config;
     about = "Local emulator of Amazon MemoryDB users/ACLs and Amazon Redshift temporary credentials"
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
-    #[arg(long, env = "MEMSHIFT_HOST", default_value = "127.0.0.1")]
+    #[arg(
+        long,
+        env = "MEMSHIFT_HOST",
+        default_value = "127.0.0.1",
+        global = true
+    )]
     host: String,
     /// Port to listen on (0 picks a free port).
-    #[arg(long, env = "MEMSHIFT_PORT", default_value_t = 4566)]
+    #[arg(long, env = "MEMSHIFT_PORT", default_value_t = 4566, global = true)]
     port: u16,
+    /// Region of requests that carry no credential scope.
+    #[arg(long, env = "MEMSHIFT_DEFAULT_REGION", default_value = "us-east-1", value_parser = parse_region)]
+    default_region: String,
+    /// Account of requests whose access key id is not a 12-digit account id.
+    #[arg(long, env = "MEMSHIFT_DEFAULT_ACCOUNT", default_value = "000000000000", value_parser = parse_account)]
+    default_account: String,
+    /// Keep state in this directory across restarts (in memory only when absent).
+    #[arg(long, env = "MEMSHIFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// JSON list of API calls to apply when the state is new (and after a reset).
+    #[arg(long = "init", env = "MEMSHIFT_INIT")]
+    init: Option<PathBuf>,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter such as
+    /// `memshift=debug`); `RUST_LOG` is used when this is not given.
+    #[arg(long, env = "MEMSHIFT_LOG_LEVEL", value_parser = parse_log_level)]
+    log_level: Option<String>,
+    /// Log line format.
+    #[arg(long, env = "MEMSHIFT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// How long a Redshift cluster stays `creating` (and `deleting`): `0`, `500ms`, `2s`.
+    #[arg(long, env = "MEMSHIFT_CLUSTER_CREATION_DELAY", default_value = "0", value_parser = parse_duration)]
+    cluster_creation_delay: Duration,
+    /// Map an access key id to the IAM identity GetClusterCredentialsWithIAM reports:
+    /// `AKID=user:NAME` or `AKID=role:NAME` (repeatable; comma-separated in the variable).
+    #[arg(long = "iam-identity", env = "MEMSHIFT_IAM_IDENTITIES", value_delimiter = ',', value_parser = parse_identity)]
+    iam_identities: Vec<(String, IamIdentity)>,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Exit 0 when a memshift server at --host/--port answers its health check (for
+    /// Docker's HEALTHCHECK in images without curl).
+    Healthcheck,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a region name such as us-east-1"))
+    }
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a 12-digit account id"))
+    }
+}
+
+fn parse_log_level(s: &str) -> Result<String, String> {
+    EnvFilter::try_new(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| format!("{s:?} is not a log level or filter: {e}"))
+}
+
+fn parse_identity(s: &str) -> Result<(String, IamIdentity), String> {
+    let (key, identity) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected AKID=user:NAME or AKID=role:NAME, got {s:?}"))?;
+    if key.is_empty() {
+        return Err(format!(
+            "expected AKID=user:NAME or AKID=role:NAME, got {s:?}"
+        ));
+    }
+    Ok((key.to_owned(), identity.parse()?))
+}
+
+fn main() -> ExitCode {
+    let unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("MEMSHIFT_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect();
+    if let Some(name) = unknown.first() {
+        eprintln!(
+            "memshift: unknown setting {name} in the environment (known: {})",
+            KNOWN_ENV.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    if let Some(Command::Healthcheck) = cli.command {
+        return healthcheck(&cli.host, cli.port);
+    }
+    init_logging(&cli);
     let config = Config {
         host: cli.host,
         port: cli.port,
+        default_account: cli.default_account,
+        default_region: cli.default_region,
+        data_dir: cli.data_dir,
+        init_file: cli.init,
+        services: ServiceSettings {
+            cluster_creation_delay: cli.cluster_creation_delay,
+            iam_identities: cli.iam_identities.into_iter().collect(),
+        },
         ..Config::default()
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("memshift: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+fn init_logging(cli: &Cli) {
+    let filter = match &cli.log_level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
+async fn run(config: Config) -> ExitCode {
+    let shared = match memshift::server::prepare(&config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("memshift: {e}");
+            return ExitCode::from(2);
+        }
     };
     let listener = match TcpListener::bind((config.host.as_str(), config.port)).await {
         Ok(l) => l,
@@ -44,20 +198,48 @@ async fn main() -> std::process::ExitCode {
                 "memshift: cannot listen on {}:{}: {e}",
                 config.host, config.port
             );
-            return std::process::ExitCode::FAILURE;
+            shared.state.close();
+            return ExitCode::FAILURE;
         }
     };
     match listener.local_addr() {
         Ok(addr) => {
-            tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "memshift listening");
+            tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), durable = config.data_dir.is_some(), "memshift listening");
         }
         Err(e) => tracing::warn!(error = %e, "memshift listening on an unknown address"),
     }
-    match memshift::server::serve(listener, &config, shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("memshift: server error: {e}");
-            std::process::ExitCode::FAILURE
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signalled.send(true);
+    });
+    let mut graceful = on_signal.clone();
+    let state = std::sync::Arc::clone(&shared.state);
+    let server = memshift::server::serve(listener, shared, async move {
+        let _ = graceful.wait_for(|s| *s).await;
+    });
+    // Requests in flight get most of a second to finish; then what is queued is flushed
+    // and the process ends regardless.
+    let deadline = async {
+        let _ = on_signal.wait_for(|s| *s).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    };
+    tokio::select! {
+        result = server => match result {
+            Ok(()) => {
+                tracing::info!("memshift stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("memshift: server error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        () = deadline => {
+            state.flush().await;
+            state.close();
+            tracing::warn!("connections still open after the grace period; stopped anyway");
+            ExitCode::SUCCESS
         }
     }
 }
@@ -82,4 +264,39 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("memshift shutting down");
+}
+
+/// GET /_memshift/health on the configured address; 0 when it answers 200.
+fn healthcheck(host: &str, port: u16) -> ExitCode {
+    let host = if host == "0.0.0.0" || host == "::" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    let probe = || -> std::io::Result<bool> {
+        let addr = (host, port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        write!(
+            stream,
+            "GET /_memshift/health HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("memshift healthcheck: {host}:{port} answered but is not healthy");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("memshift healthcheck: {host}:{port}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

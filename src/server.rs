@@ -15,6 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -24,23 +25,82 @@ use crate::config::Config;
 use crate::protocol::context::{RequestContext, context_from};
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
+use crate::seed::{self, InitCall};
 use crate::services::{memorydb, redshift};
 use crate::state::AppState;
+use crate::state::persist::Commit;
 
-/// What the handler needs besides the store.
+/// What the handlers share.
 #[derive(Debug)]
 pub struct Shared {
-    pub state: AppState,
+    pub state: Arc<AppState>,
     pub max_body_bytes: usize,
+    /// The init file's calls, applied again after a reset.
+    pub init: Vec<InitCall>,
 }
 
-/// Builds the router of a server with the given configuration.
-pub fn router(config: &Config) -> Router {
-    let shared = Arc::new(Shared {
-        state: AppState::new(config.default_scope(), config.services.clone()),
+/// Builds the state a configuration asks for: in memory, or recovered from the data
+/// directory; then applies the init file when the state is new.
+///
+/// # Errors
+/// A message naming the setting, file or init entry that stopped start-up.
+pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
+    let (state, fresh) = match &config.data_dir {
+        None => (
+            AppState::new(config.default_scope(), config.services.clone()),
+            true,
+        ),
+        Some(dir) => {
+            let (state, recovery) =
+                AppState::durable(config.default_scope(), config.services.clone(), dir)?;
+            for (file, offset, bytes, kept) in &recovery.damage {
+                tracing::warn!(
+                    file,
+                    offset,
+                    bytes,
+                    kept,
+                    "damaged log tail cut off at the last whole entry; the cut bytes are kept"
+                );
+            }
+            tracing::info!(
+                regions = recovery.snapshot_regions,
+                entries = recovery.entries_replayed,
+                damaged = recovery.damage.len(),
+                "state recovered from the data directory"
+            );
+            (
+                state,
+                recovery.snapshot_regions == 0 && recovery.entries_replayed == 0,
+            )
+        }
+    };
+    let init = match &config.init_file {
+        Some(path) => seed::load(path)?,
+        None => Vec::new(),
+    };
+    if fresh {
+        seed::apply(&state, &init).await?;
+        if !init.is_empty() {
+            tracing::info!(calls = init.len(), "init file applied");
+        }
+    } else if !init.is_empty() {
+        tracing::info!(
+            "state recovered from the data directory; the init file is not applied again"
+        );
+    }
+    Ok(Arc::new(Shared {
+        state: Arc::new(state),
         max_body_bytes: config.max_body_bytes,
-    });
+        init,
+    }))
+}
+
+/// Builds the router over prepared state.
+pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/_memshift/health", any(health))
+        .route("/_localstack/health", any(health))
+        .route("/_memshift/reset", any(reset))
         .fallback(handle)
         .with_state(shared)
         .layer(CatchPanicLayer::custom(|_| {
@@ -48,6 +108,72 @@ pub fn router(config: &Config) -> Router {
                 .parts(Protocol::Json);
             json_error(&parts, &uuid::Uuid::new_v4().to_string())
         }))
+}
+
+/// `GET /_memshift/health` (and `/_localstack/health`): version, uptime, services.
+async fn health(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return admin_no_route(&method, &uri);
+    }
+    let state = &shared.state;
+    let body = serde_json::json!({
+        "status": "running",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.uptime().as_secs_f64(),
+        "services": {"memorydb": "running", "redshift": "running"},
+        "persistence": if state.is_durable() { "data-dir" } else { "memory" },
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /_memshift/reset`: every account and region back to the built-in state, on disk
+/// too, then the init file again.
+async fn reset(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+) -> Response {
+    if method != Method::POST {
+        return admin_no_route(&method, &uri);
+    }
+    let result = match shared.state.reset().await {
+        Ok(()) => seed::apply(&shared.state, &shared.init).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            tracing::info!("state reset");
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"reset"}"#,
+            )
+                .into_response()
+        }
+        Err(e) => json_error(
+            &ProtocolError::Internal(format!("reset failed: {e}")).parts(Protocol::Json),
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+    }
+}
+
+fn admin_no_route(method: &Method, uri: &axum::http::Uri) -> Response {
+    let mut parts = ProtocolError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+    .parts(Protocol::Json);
+    parts.status = StatusCode::METHOD_NOT_ALLOWED;
+    json_error(&parts, &uuid::Uuid::new_v4().to_string())
 }
 
 /// The outcome of one request, before it becomes bytes.
@@ -59,6 +185,7 @@ struct Outcome {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let shared = &*shared;
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let presigned = parts
@@ -88,7 +215,16 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             Err(e) => Outcome::failed(hint, e),
             Ok(bytes) => {
                 let detected = detect(&parts.method, &parts.headers, parts.uri.query(), &bytes);
-                dispatch(&shared.state, &ctx, detected, &bytes)
+                let mut commit = Commit::default();
+                let mut outcome = dispatch(&shared.state, &ctx, detected, &bytes, &mut commit);
+                // Acknowledge a mutation only once its records are on disk.
+                if let Err(e) = commit.wait().await {
+                    outcome.result = Err(ProtocolError::Internal(format!(
+                        "the change could not be made durable: {e}"
+                    ))
+                    .into());
+                }
+                outcome
             }
         }
     };
@@ -117,7 +253,13 @@ impl Outcome {
     }
 }
 
-fn dispatch(state: &AppState, ctx: &RequestContext, detected: Detected, body: &[u8]) -> Outcome {
+fn dispatch(
+    state: &AppState,
+    ctx: &RequestContext,
+    detected: Detected,
+    body: &[u8],
+    commit: &mut Commit,
+) -> Outcome {
     match detected {
         Detected::Json { target } => {
             let Some((prefix, operation)) = json::split_target(&target) else {
@@ -139,7 +281,7 @@ fn dispatch(state: &AppState, ctx: &RequestContext, detected: Detected, body: &[
                 protocol: Protocol::Json,
                 service: memorydb::SERVICE_NAME,
                 operation: operation.to_owned(),
-                result: memorydb::call(state, ctx, operation, body),
+                result: memorydb::call(state, ctx, operation, body, commit),
             }
         }
         Detected::Query { params } => {
@@ -149,7 +291,7 @@ fn dispatch(state: &AppState, ctx: &RequestContext, detected: Detected, body: &[
             Outcome {
                 protocol: Protocol::Query,
                 service: redshift::SERVICE_NAME,
-                result: redshift::call(state, ctx, &action, &params),
+                result: redshift::call(state, ctx, &action, &params, commit),
                 operation: action,
             }
         }
@@ -268,22 +410,21 @@ impl Server {
     }
 }
 
-/// Binds the configured address (port 0 picks a free one) and serves in the background.
+/// Prepares the state, binds the configured address (port 0 picks a free one) and serves
+/// in the background.
 ///
 /// # Errors
-/// The address could not be bound.
-pub async fn start(config: &Config) -> std::io::Result<Server> {
-    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
-    let addr = listener.local_addr()?;
-    let app = router(config);
+/// The state could not be prepared or the address bound.
+pub async fn start(config: &Config) -> Result<Server, String> {
+    let shared = prepare(config).await?;
+    let listener = TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve(listener, shared, async {
+        let _ = stopped.await;
+    }));
     Ok(Server {
         addr,
         stop: Some(stop),
@@ -291,16 +432,21 @@ pub async fn start(config: &Config) -> std::io::Result<Server> {
     })
 }
 
-/// Serves on an already bound listener until `shutdown` completes.
+/// Serves until `shutdown` completes, lets requests in flight finish, then flushes and
+/// closes the log.
 ///
 /// # Errors
 /// An I/O error of the server.
 pub async fn serve(
     listener: TcpListener,
-    config: &Config,
+    shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(config))
+    let state = Arc::clone(&shared.state);
+    let result = axum::serve(listener, router(shared))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.flush().await;
+    state.close();
+    result
 }

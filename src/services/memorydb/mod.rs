@@ -25,6 +25,7 @@ use crate::protocol::context::{RequestContext, Scope};
 use crate::protocol::error::{Failure, ProtocolError, ServiceError};
 use crate::protocol::json;
 use crate::state::AppState;
+use crate::state::persist::Commit;
 pub use error::Error;
 pub use store::Store;
 
@@ -90,23 +91,42 @@ pub fn call(
     ctx: &RequestContext,
     operation: &str,
     body: &[u8],
+    commit: &mut Commit,
 ) -> Result<Vec<u8>, Failure> {
     match operation {
-        "CreateUser" => exec(state, &ctx.scope, body, |s, sc, i| users::create(s, sc, &i)),
-        "DescribeUsers" => exec(state, &ctx.scope, body, |s, sc, i| {
+        "CreateUser" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            users::create(s, sc, &i)
+        }),
+        "DescribeUsers" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
             users::describe(s, sc, &i)
         }),
-        "UpdateUser" => exec(state, &ctx.scope, body, |s, sc, i| users::update(s, sc, &i)),
-        "DeleteUser" => exec(state, &ctx.scope, body, |s, sc, i| users::delete(s, sc, &i)),
-        "CreateACL" => exec(state, &ctx.scope, body, |s, sc, i| acls::create(s, sc, &i)),
-        "DescribeACLs" => exec(state, &ctx.scope, body, |s, sc, i| {
+        "UpdateUser" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            users::update(s, sc, &i)
+        }),
+        "DeleteUser" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            users::delete(s, sc, &i)
+        }),
+        "CreateACL" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            acls::create(s, sc, &i)
+        }),
+        "DescribeACLs" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
             acls::describe(s, sc, &i)
         }),
-        "UpdateACL" => exec(state, &ctx.scope, body, |s, sc, i| acls::update(s, sc, &i)),
-        "DeleteACL" => exec(state, &ctx.scope, body, |s, sc, i| acls::delete(s, sc, &i)),
-        "ListTags" => exec(state, &ctx.scope, body, |s, sc, i| tags::list(s, sc, &i)),
-        "TagResource" => exec(state, &ctx.scope, body, |s, sc, i| tags::tag(s, sc, &i)),
-        "UntagResource" => exec(state, &ctx.scope, body, |s, sc, i| tags::untag(s, sc, &i)),
+        "UpdateACL" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            acls::update(s, sc, &i)
+        }),
+        "DeleteACL" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            acls::delete(s, sc, &i)
+        }),
+        "ListTags" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            tags::list(s, sc, &i)
+        }),
+        "TagResource" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            tags::tag(s, sc, &i)
+        }),
+        "UntagResource" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
+            tags::untag(s, sc, &i)
+        }),
         other => Err(unknown_or_unimplemented(other).into()),
     }
 }
@@ -118,6 +138,7 @@ fn exec<I, O>(
     state: &AppState,
     scope: &Scope,
     body: &[u8],
+    commit: &mut Commit,
     op: impl FnOnce(&mut Store, &Scope, I) -> Result<O, Error>,
 ) -> Result<Vec<u8>, Failure>
 where
@@ -126,7 +147,9 @@ where
 {
     let input = json::decode(body)?;
     let output = state
-        .with_region(scope, |region| op(&mut region.memorydb, scope, input))
+        .mutate(scope, commit, |region| {
+            op(&mut region.memorydb, scope, input)
+        })
         .map_err(|e| Failure::Service(e.parts()))?;
     Ok(json::encode(&output))
 }

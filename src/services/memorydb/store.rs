@@ -3,12 +3,15 @@
 //! Users and ACLs are kept in name-ordered maps; membership is kept on both sides (a
 //! user's `acls`, an ACL's `users`) and every mutation updates both in the same call.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
 
 use super::model;
 use super::validate::tag_list;
 use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
+use crate::state::tracked::Tracked;
 
 pub const DEFAULT_USER: &str = "default";
 pub const OPEN_ACCESS: &str = "open-access";
@@ -17,7 +20,7 @@ pub const MAX_ACLS: usize = 200;
 pub const MAX_USERS_PER_ACL: usize = 100;
 
 /// How a user signs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Auth {
     /// The built-in `default` user.
     NoPassword,
@@ -27,7 +30,7 @@ pub enum Auth {
     Iam,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
     pub name: String,
     pub access_string: String,
@@ -36,7 +39,7 @@ pub struct UserRecord {
     pub tags: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AclRecord {
     pub name: String,
     pub users: BTreeSet<String>,
@@ -47,8 +50,8 @@ pub struct AclRecord {
 /// MemoryDB's state in one account and region.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub users: BTreeMap<String, UserRecord>,
-    pub acls: BTreeMap<String, AclRecord>,
+    pub users: Tracked<UserRecord>,
+    pub acls: Tracked<AclRecord>,
 }
 
 impl Default for Store {
@@ -75,8 +78,8 @@ impl Store {
             tags: Vec::new(),
         };
         Store {
-            users: BTreeMap::from([(default.name.clone(), default)]),
-            acls: BTreeMap::from([(open.name.clone(), open)]),
+            users: [(default.name.clone(), default)].into_iter().collect(),
+            acls: [(open.name.clone(), open)].into_iter().collect(),
         }
     }
 }

@@ -115,15 +115,22 @@ fn find_cluster<'a>(
             .clusters
             .get_mut(&id.to_ascii_lowercase())
             .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?,
-        (None, Some(domain)) => store
-            .clusters
-            .values_mut()
-            .find(|c| {
-                c.custom_domain
-                    .as_ref()
-                    .is_some_and(|(d, _)| d.eq_ignore_ascii_case(domain))
-            })
-            .ok_or_else(|| Error::ClusterNotFound(domain.to_owned()))?,
+        (None, Some(domain)) => {
+            let id = store
+                .clusters
+                .values()
+                .find(|c| {
+                    c.custom_domain
+                        .as_ref()
+                        .is_some_and(|(d, _)| d.eq_ignore_ascii_case(domain))
+                })
+                .map(|c| c.identifier.clone())
+                .ok_or_else(|| Error::ClusterNotFound(domain.to_owned()))?;
+            store
+                .clusters
+                .get_mut(&id)
+                .ok_or_else(|| Error::ClusterNotFound(domain.to_owned()))?
+        }
     };
     if found.deleting_since.is_some() {
         return Err(Error::ClusterNotFound(found.identifier.clone()));

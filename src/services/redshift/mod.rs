@@ -29,6 +29,7 @@ use crate::protocol::error::{Failure, ProtocolError, ServiceError};
 use crate::protocol::query::{self, ToXml};
 use crate::protocol::query_de;
 use crate::state::AppState;
+use crate::state::persist::Commit;
 pub use error::Error;
 pub use store::Store;
 
@@ -196,12 +197,14 @@ pub fn call(
     ctx: &RequestContext,
     action: &str,
     params: &[(String, String)],
+    commit: &mut Commit,
 ) -> Result<Vec<u8>, Failure> {
-    let run = Runner {
+    let mut run = Runner {
         state,
         ctx,
         action,
         params,
+        commit,
     };
     match action {
         "CreateCluster" => run.with_output(clusters::create),
@@ -223,6 +226,7 @@ struct Runner<'a> {
     ctx: &'a RequestContext,
     action: &'a str,
     params: &'a [(String, String)],
+    commit: &'a mut Commit,
 }
 
 impl Runner<'_> {
@@ -230,7 +234,7 @@ impl Runner<'_> {
     /// answer once the lock is released. Every operation checks all its input before it
     /// mutates, so a failed call changes nothing.
     fn run<I: DeserializeOwned, O>(
-        &self,
+        &mut self,
         op: impl FnOnce(&mut Store, &Env<'_>, &I) -> Result<O, Error>,
     ) -> Result<O, Failure> {
         let input: I = query_de::from_params(self.params)?;
@@ -241,14 +245,14 @@ impl Runner<'_> {
             settings: self.state.settings(),
         };
         self.state
-            .with_region(&self.ctx.scope, |region| {
+            .mutate(&self.ctx.scope, self.commit, |region| {
                 op(&mut region.redshift, &env, &input)
             })
             .map_err(|e| Failure::Service(e.parts()))
     }
 
     fn with_output<I: DeserializeOwned, O: ToXml>(
-        &self,
+        &mut self,
         op: impl FnOnce(&mut Store, &Env<'_>, &I) -> Result<O, Error>,
     ) -> Result<Vec<u8>, Failure> {
         let output = self.run(op)?;
@@ -256,7 +260,7 @@ impl Runner<'_> {
     }
 
     fn without_output<I: DeserializeOwned>(
-        &self,
+        &mut self,
         op: impl FnOnce(&mut Store, &Env<'_>, &I) -> Result<(), Error>,
     ) -> Result<Vec<u8>, Failure> {
         self.run(op)?;

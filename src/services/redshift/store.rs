@@ -1,20 +1,21 @@
 //! Redshift's state in one account and region: clusters, their tags, and the temporary
 //! credentials issued for them.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::model::Cluster;
 use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
+use crate::state::tracked::Tracked;
 
 /// How many unexpired credentials are remembered per database user of a cluster.
 pub const CREDENTIALS_KEPT_PER_USER: usize = 8;
 
 /// One credential handed out by GetClusterCredentials(WithIAM).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedCredential {
     /// The user as returned: `IAM:alice`, `IAMA:alice`, `IAMR:role`.
     pub db_user: String,
@@ -25,7 +26,7 @@ pub struct IssuedCredential {
     pub password: PasswordHash,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterRecord {
     pub identifier: String,
     pub node_type: String,
@@ -54,7 +55,7 @@ pub struct ClusterRecord {
 /// Redshift's state in one account and region.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    pub clusters: BTreeMap<String, ClusterRecord>,
+    pub clusters: Tracked<ClusterRecord>,
 }
 
 impl Store {
