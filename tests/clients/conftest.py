@@ -1,6 +1,7 @@
 """Shared fixtures of the client suite: one memshift server for the whole session, boto3
-clients and an AWS CLI runner pointed at it, unique names and accounts, and a guard that
-fails any test whose passwords show up in a response, in CLI output or in the server log.
+clients (MemoryDB and Redshift) and AWS CLI runners pointed at it, unique names and
+accounts, and a guard that fails any test whose passwords show up in a response, in CLI
+output or in the server log.
 
     python3 -m pip install -r tests/clients/requirements.txt
     python3 -m pytest tests/clients -q
@@ -216,7 +217,8 @@ ClientFactory = Callable[..., Any]
 
 @pytest.fixture(scope="session")
 def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
-    """make_client(access_key_id=..., region=...) -> a MemoryDB client for that scope.
+    """make_client(access_key_id=..., region=...) -> a MemoryDB client for that scope
+    (service="redshift" for a Redshift client).
 
     parameter_validation=False lets a test send what boto3 would refuse to send."""
 
@@ -224,6 +226,7 @@ def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
         access_key_id: str = DEFAULT_KEY,
         region: str = DEFAULT_REGION,
         parameter_validation: bool = True,
+        service: str = "memorydb",
     ):
         config = Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
@@ -232,14 +235,14 @@ def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
             parameter_validation=parameter_validation,
         )
         client = boto_session.client(
-            "memorydb",
+            service,
             endpoint_url=server.url,
             region_name=region,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=SECRET_KEY,
             config=config,
         )
-        client.meta.events.register("after-call.memorydb", wire.record_boto)
+        client.meta.events.register(f"after-call.{service}", wire.record_boto)
         return client
 
     return make
@@ -249,6 +252,22 @@ def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
 def memorydb(make_client):
     """A client of the default account (000000000000) in us-east-1."""
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def make_redshift(make_client) -> ClientFactory:
+    """make_redshift(access_key_id=..., region=...) -> a Redshift client for that scope."""
+
+    def make(**scope: Any):
+        return make_client(service="redshift", **scope)
+
+    return make
+
+
+@pytest.fixture
+def redshift(make_redshift):
+    """A Redshift client of the default account (000000000000) in us-east-1."""
+    return make_redshift()
 
 
 @pytest.fixture
@@ -279,11 +298,13 @@ class CliResult:
 
 
 class Cli:
-    """Runs `aws --endpoint-url URL --output json memorydb ...` with its own credentials."""
+    """Runs `aws --endpoint-url URL --output json SERVICE ...` with its own credentials
+    (SERVICE is `memorydb` unless given)."""
 
-    def __init__(self, server: Server, wire: Wire):
+    def __init__(self, server: Server, wire: Wire, service: str = "memorydb"):
         self.server = server
         self.wire = wire
+        self.service = service
         aws = shutil.which("aws")
         self.base = [aws] if aws else [sys.executable, "-m", "awscli"]
 
@@ -309,7 +330,7 @@ class Cli:
             self.server.url,
             "--output",
             "json",
-            "memorydb",
+            self.service,
             *args,
         ]
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
@@ -320,13 +341,15 @@ class Cli:
     def ok(self, *args: str, **scope: str) -> Any:
         result = self.run(*args, **scope)
         assert result.returncode == 0, (
-            f"aws memorydb {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+            f"aws {self.service} {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
         )
         return result.json
 
     def fails(self, code: str, *args: str, **scope: str) -> CliResult:
         result = self.run(*args, **scope)
-        assert result.returncode != 0, f"aws memorydb {' '.join(args)} succeeded:\n{result.stdout}"
+        assert result.returncode != 0, (
+            f"aws {self.service} {' '.join(args)} succeeded:\n{result.stdout}"
+        )
         assert f"({code})" in result.stderr, result.stderr
         return result
 
@@ -334,3 +357,9 @@ class Cli:
 @pytest.fixture(scope="session")
 def cli(server: Server, wire: Wire) -> Cli:
     return Cli(server, wire)
+
+
+@pytest.fixture(scope="session")
+def redshift_cli(server: Server, wire: Wire) -> Cli:
+    """Runs `aws redshift ...` against the server."""
+    return Cli(server, wire, service="redshift")

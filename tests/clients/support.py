@@ -8,6 +8,7 @@ import uuid
 from typing import Iterator
 
 import pytest
+from botocore.exceptions import ClientError
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -101,3 +102,52 @@ def acl_names_of(client, user: str) -> list[str]:
 
 def tags(*pairs: tuple[str, str]) -> list[dict]:
     return [{"Key": k, "Value": v} for k, v in pairs]
+
+
+# ---------------------------------------------------------------------------- Redshift
+
+
+def new_cluster_id(prefix: str = "c") -> str:
+    """A unique Redshift cluster identifier (lowercase, as Redshift stores them)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def cluster_arn(
+    identifier: str, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> str:
+    """The ARN that CreateTags, DeleteTags and DescribeTags take for a cluster."""
+    return f"arn:{partition_of(region)}:redshift:{region}:{account}:cluster:{identifier}"
+
+
+@contextlib.contextmanager
+def redshift_error(
+    client, code: str, status: int, exception: str | None = None
+) -> Iterator[pytest.ExceptionInfo]:
+    """Expects the Redshift call inside to fail with the wire code `code` and HTTP `status`.
+
+    `exception` names the modelled class boto3 raises for it (`ClusterNotFoundFault` for
+    the code `ClusterNotFound`); without it the error must be a plain ClientError, as for
+    the unmodelled InvalidParameterValue, InvalidParameterCombination and MissingParameter:
+
+        with redshift_error(client, "ClusterNotFound", 404, "ClusterNotFoundFault"):
+            client.describe_clusters(ClusterIdentifier="nope")
+    """
+    expected = getattr(client.exceptions, exception) if exception else ClientError
+    with pytest.raises(expected) as excinfo:
+        yield excinfo
+    if exception is None:
+        assert type(excinfo.value) is ClientError, type(excinfo.value)
+    response = excinfo.value.response
+    assert response["Error"]["Code"] == code, response["Error"]
+    assert response["Error"]["Type"] == "Sender"
+    assert response["Error"]["Message"], "an error must carry a message"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert response["ResponseMetadata"]["RequestId"]
