@@ -6,7 +6,7 @@ output or in the server log.
     python3 -m pip install -r tests/clients/requirements.txt
     python3 -m pytest tests/clients -q
 
-The server is built with `cargo build --release` unless MEMSHIFT_BIN names a binary.
+The server is built with `cargo build --release` unless TEST_MEMSHIFT_BIN names a binary.
 The server is shared by every test, so tests keep out of each other's way with unique
 names (`unique_name`) or with an account of their own (`fresh_account`: an access key id
 of exactly twelve digits is the account id).
@@ -63,15 +63,15 @@ def _free_port() -> int:
 
 
 def _binary() -> Path:
-    given = os.environ.get("MEMSHIFT_BIN")
+    given = os.environ.get("TEST_MEMSHIFT_BIN")
     if given:
         path = Path(given)
         if not path.is_file():
-            pytest.exit(f"MEMSHIFT_BIN={given} is not a file", returncode=2)
+            pytest.exit(f"TEST_MEMSHIFT_BIN={given} is not a file", returncode=2)
         return path
     cargo = shutil.which("cargo")
     if cargo is None:
-        pytest.exit("cargo is not on PATH; build memshift and set MEMSHIFT_BIN", returncode=2)
+        pytest.exit("cargo is not on PATH; build memshift and set TEST_MEMSHIFT_BIN", returncode=2)
     build = subprocess.run(
         [cargo, "build", "--release", "--quiet", "--bin", "memshift"],
         cwd=REPO_ROOT,
@@ -91,7 +91,9 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
+def _start(
+    binary: Path, log_path: Path, flags: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSHIFT_")}
     env.setdefault("RUST_LOG", "info")
     last_error = ""
@@ -101,7 +103,7 @@ def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
         port = _free_port()
         log = log_path.open("ab")
         process = subprocess.Popen(
-            [str(binary), "--host", HOST, "--port", str(port)],
+            [str(binary), "--host", HOST, "--port", str(port), *flags],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -126,18 +128,55 @@ def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
     raise AssertionError("unreachable")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
-    binary = _binary()
-    log_path = tmp_path_factory.mktemp("memshift") / "server.log"
-    process, port = _start(binary, log_path)
-    yield Server(url=f"http://{HOST}:{port}", port=port, log_path=log_path, process=process)
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def memshift_binary() -> Path:
+    """The memshift binary under test (TEST_MEMSHIFT_BIN, or a fresh release build)."""
+    return _binary()
+
+
+@pytest.fixture(scope="session")
+def server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    log_path = tmp_path_factory.mktemp("memshift") / "server.log"
+    process, port = _start(memshift_binary, log_path)
+    yield Server(url=f"http://{HOST}:{port}", port=port, log_path=log_path, process=process)
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def memshift_flags(memshift_binary: Path) -> str:
+    """The `--help` text of the binary, to tell which flags it has."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMSHIFT_")}
+    done = subprocess.run(
+        [str(memshift_binary), "--help"], capture_output=True, text=True, env=env, timeout=10
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory):
+    """start_server(*flags) -> another memshift server with extra command-line flags, for
+    tests that need settings the shared one does not have; stopped at the end of the
+    session. Check `memshift_flags` first: a flag the binary lacks ends the session."""
+    started: list[subprocess.Popen] = []
+
+    def start(*flags: str) -> Server:
+        log_path = tmp_path_factory.mktemp("memshift") / "server.log"
+        process, port = _start(memshift_binary, log_path, flags)
+        started.append(process)
+        return Server(url=f"http://{HOST}:{port}", port=port, log_path=log_path, process=process)
+
+    yield start
+    for process in started:
+        _stop(process)
 
 
 # ------------------------------------------------------------ what the clients saw
@@ -218,7 +257,7 @@ ClientFactory = Callable[..., Any]
 @pytest.fixture(scope="session")
 def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
     """make_client(access_key_id=..., region=...) -> a MemoryDB client for that scope
-    (service="redshift" for a Redshift client).
+    (service="redshift" for a Redshift client, endpoint_url= for another server).
 
     parameter_validation=False lets a test send what boto3 would refuse to send."""
 
@@ -227,6 +266,7 @@ def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
         region: str = DEFAULT_REGION,
         parameter_validation: bool = True,
         service: str = "memorydb",
+        endpoint_url: str | None = None,
     ):
         config = Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
@@ -236,7 +276,7 @@ def make_client(server: Server, wire: Wire, boto_session) -> ClientFactory:
         )
         client = boto_session.client(
             service,
-            endpoint_url=server.url,
+            endpoint_url=endpoint_url or server.url,
             region_name=region,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=SECRET_KEY,

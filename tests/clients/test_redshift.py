@@ -363,26 +363,69 @@ def test_cluster_already_exists_fault(rs, cluster, master_password):
     assert [c["ClusterIdentifier"] for c in rs.describe_clusters()["Clusters"]] == [cluster]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "memshift gap: the shipped binary has cluster_creation_delay = 0 and no flag or "
-        "variable to change it, so a cluster is never seen 'creating' or 'deleting' and "
-        "InvalidClusterStateFault cannot be produced; a second DeleteCluster answers "
-        "ClusterNotFound (404) where AWS answers InvalidClusterState (400)"
-    ),
-)
-def test_invalid_cluster_state_fault_for_a_cluster_being_deleted(rs, cluster):
-    rs.delete_cluster(ClusterIdentifier=cluster, SkipFinalClusterSnapshot=True)
-    with redshift_error(rs, "InvalidClusterState", 400, "InvalidClusterStateFault"):
-        rs.delete_cluster(ClusterIdentifier=cluster, SkipFinalClusterSnapshot=True)
-
-
 def test_a_second_delete_finds_no_cluster(rs, cluster):
-    """What memshift does instead of InvalidClusterStateFault (see the xfail above)."""
+    """With the default creation delay of 0 a deleted cluster is gone from the next call on,
+    so a second DeleteCluster finds nothing (AWS would answer InvalidClusterState while the
+    cluster is still deleting; see the test with a delay below)."""
     rs.delete_cluster(ClusterIdentifier=cluster, SkipFinalClusterSnapshot=True)
-    with redshift_error(rs, "ClusterNotFound", 404, "ClusterNotFoundFault"):
+    with redshift_error(rs, "ClusterNotFound", 404, "ClusterNotFoundFault") as e:
         rs.delete_cluster(ClusterIdentifier=cluster, SkipFinalClusterSnapshot=True)
+    assert e.value.response["Error"]["Message"] == f"Cluster {cluster} not found."
+
+
+CREATION_DELAY = "1s"
+# Waiters that poll every tenth of a second instead of every minute.
+QUICK_WAIT = {"Delay": 0.1, "MaxAttempts": 100}
+
+
+@pytest.fixture(scope="module")
+def delayed_server(memshift_flags, start_server):
+    """A server whose clusters stay `creating` and `deleting` for a second."""
+    if "--cluster-creation-delay" not in memshift_flags:
+        pytest.skip(
+            "this memshift has no --cluster-creation-delay: its clusters are never seen "
+            "creating or deleting, so InvalidClusterStateFault cannot be produced"
+        )
+    return start_server("--cluster-creation-delay", CREATION_DELAY)
+
+
+def test_invalid_cluster_state_fault_while_creating_and_deleting(
+    make_redshift, delayed_server, master_password
+):
+    slow = make_redshift(access_key_id=new_account_id(), endpoint_url=delayed_server.url)
+    identifier = new_cluster_id("slow")
+    assert create(slow, identifier, master_password())["ClusterStatus"] == "creating"
+
+    creating = describe(slow, identifier)
+    assert creating["ClusterStatus"] == "creating"
+    assert creating["ClusterAvailabilityStatus"] == "Unavailable"
+    assert "Endpoint" not in creating
+    with redshift_error(slow, "InvalidClusterState", 400, "InvalidClusterStateFault") as e:
+        slow.delete_cluster(ClusterIdentifier=identifier, SkipFinalClusterSnapshot=True)
+    assert e.value.response["Error"]["Message"] == (
+        "There is an operation running on the Cluster. Please try to delete it at a later time."
+    )
+
+    slow.get_waiter("cluster_available").wait(ClusterIdentifier=identifier, WaiterConfig=QUICK_WAIT)
+    available = describe(slow, identifier)
+    assert available["ClusterStatus"] == "available"
+    assert available["Endpoint"] == {"Address": "localhost", "Port": 5439}
+
+    deleted = slow.delete_cluster(ClusterIdentifier=identifier, SkipFinalClusterSnapshot=True)
+    assert deleted["Cluster"]["ClusterStatus"] == "deleting"
+    assert describe(slow, identifier)["ClusterStatus"] == "deleting"
+    with redshift_error(slow, "InvalidClusterState", 400, "InvalidClusterStateFault") as e:
+        slow.delete_cluster(ClusterIdentifier=identifier, SkipFinalClusterSnapshot=True)
+    assert e.value.response["Error"]["Message"] == (
+        f"Cluster {identifier} is already being deleted."
+    )
+    # A cluster being deleted hands out no credentials.
+    with redshift_error(slow, "ClusterNotFound", 404, "ClusterNotFoundFault"):
+        slow.get_cluster_credentials(ClusterIdentifier=identifier, DbUser="alice")
+
+    slow.get_waiter("cluster_deleted").wait(ClusterIdentifier=identifier, WaiterConfig=QUICK_WAIT)
+    with redshift_error(slow, "ClusterNotFound", 404, "ClusterNotFoundFault"):
+        describe(slow, identifier)
 
 
 def test_tag_limit_exceeded_fault(rs, account, cluster, master_password):
@@ -523,7 +566,7 @@ INVALID_VALUE_CASES = [
     ("call", "message"),
     [pytest.param(call, message, id=case) for case, call, message in INVALID_VALUE_CASES],
 )
-def test_invalid_parameter_value(rs, cluster, master_password, passwords, call, message):
+def test_invalid_parameter_value(rs, cluster, master_password, call, message):
     with redshift_error(rs, "InvalidParameterValue", 400) as e:
         call(rs, cluster, master_password)
     if message is not None:
