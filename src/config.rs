@@ -38,6 +38,16 @@ pub enum IamIdentity {
     Role(String),
 }
 
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            memorydb_user_quota: crate::services::memorydb::store::MAX_USERS,
+            cluster_creation_delay: Duration::ZERO,
+            iam_identities: HashMap::new(),
+        }
+    }
+}
+
 impl std::str::FromStr for IamIdentity {
     type Err = String;
 
@@ -52,8 +62,11 @@ impl std::str::FromStr for IamIdentity {
 }
 
 /// Settings of the emulated services.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServiceSettings {
+    /// MemoryDB users a region may hold (AWS's quota is 2,000; it can be raised on
+    /// request, and so here).
+    pub memorydb_user_quota: usize,
     /// How long a Redshift cluster stays `creating` (and `deleting`) before it is
     /// `available` (or gone). Zero: CreateCluster answers `creating`, and the cluster is
     /// `available` from the next call on.

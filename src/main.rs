@@ -26,6 +26,7 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_LOG_FORMAT",
     "MEMSHIFT_CLUSTER_CREATION_DELAY",
     "MEMSHIFT_IAM_IDENTITIES",
+    "MEMSHIFT_MEMORYDB_USER_QUOTA",
 ];
 
 #[derive(Debug, Parser)]
@@ -74,6 +75,9 @@ struct Cli {
     /// `AKID=user:NAME` or `AKID=role:NAME` (repeatable; comma-separated in the variable).
     #[arg(long = "iam-identity", env = "MEMSHIFT_IAM_IDENTITIES", value_delimiter = ',', value_parser = parse_identity)]
     iam_identities: Vec<(String, IamIdentity)>,
+    /// MemoryDB users a region may hold (AWS's default quota is 2000).
+    #[arg(long, env = "MEMSHIFT_MEMORYDB_USER_QUOTA", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    memorydb_user_quota: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
         data_dir: cli.data_dir,
         init_file: cli.init,
         services: ServiceSettings {
+            memorydb_user_quota: cli.memorydb_user_quota as usize,
             cluster_creation_delay: cli.cluster_creation_delay,
             iam_identities: cli.iam_identities.into_iter().collect(),
         },

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::protocol::context::{RequestContext, context_from};
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
-use crate::seed::{self, InitCall};
+use crate::seed;
 use crate::services::{memorydb, redshift};
 use crate::state::AppState;
 use crate::state::persist::Commit;
@@ -35,8 +35,8 @@ use crate::state::persist::Commit;
 pub struct Shared {
     pub state: Arc<AppState>,
     pub max_body_bytes: usize,
-    /// The init file's calls, applied again after a reset.
-    pub init: Vec<InitCall>,
+    /// The init file, read and applied again after a reset.
+    pub init_file: Option<std::path::PathBuf>,
 }
 
 /// Builds the state a configuration asks for: in memory, or recovered from the data
@@ -88,10 +88,11 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
             "state recovered from the data directory; the init file is not applied again"
         );
     }
+    drop(init);
     Ok(Arc::new(Shared {
         state: Arc::new(state),
         max_body_bytes: config.max_body_bytes,
-        init,
+        init_file: config.init_file.clone(),
     }))
 }
 
@@ -146,7 +147,13 @@ async fn reset(
         return admin_no_route(&method, &uri);
     }
     let result = match shared.state.reset().await {
-        Ok(()) => seed::apply(&shared.state, &shared.init).await,
+        Ok(()) => match &shared.init_file {
+            Some(path) => match seed::load(path) {
+                Ok(calls) => seed::apply(&shared.state, &calls).await,
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -200,7 +207,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         shared.state.defaults(),
     );
     let hint = protocol_hint(&parts.headers);
-    let outcome = if parts.uri.path() != "/"
+    let mut outcome = if parts.uri.path() != "/"
         || !(parts.method == Method::POST || parts.method == Method::GET)
     {
         Outcome::failed(
@@ -228,13 +235,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             }
         }
     };
-    let response = encode(&outcome, &ctx);
+    let (service, operation) = (outcome.service, std::mem::take(&mut outcome.operation));
+    let response = encode(outcome, &ctx);
     tracing::info!(
         request_id = %ctx.request_id,
         account = %ctx.scope.account,
         region = %ctx.scope.region,
-        service = outcome.service,
-        operation = %outcome.operation,
+        service,
+        operation = %operation,
         status = response.status().as_u16(),
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
@@ -325,20 +333,14 @@ async fn read_body(
     })
 }
 
-fn encode(outcome: &Outcome, ctx: &RequestContext) -> Response {
-    match (&outcome.result, outcome.protocol) {
-        (Ok(body), Protocol::Json) => with_headers(
-            StatusCode::OK,
-            json::CONTENT_TYPE,
-            body.clone(),
-            &ctx.request_id,
-        ),
-        (Ok(body), Protocol::Query) => with_headers(
-            StatusCode::OK,
-            query::CONTENT_TYPE,
-            body.clone(),
-            &ctx.request_id,
-        ),
+fn encode(outcome: Outcome, ctx: &RequestContext) -> Response {
+    match (outcome.result, outcome.protocol) {
+        (Ok(body), Protocol::Json) => {
+            with_headers(StatusCode::OK, json::CONTENT_TYPE, body, &ctx.request_id)
+        }
+        (Ok(body), Protocol::Query) => {
+            with_headers(StatusCode::OK, query::CONTENT_TYPE, body, &ctx.request_id)
+        }
         (Err(failure), Protocol::Json) => {
             json_error(&failure.parts(Protocol::Json), &ctx.request_id)
         }

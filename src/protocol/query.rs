@@ -158,7 +158,17 @@ impl Xml {
 /// The timestamp format of AWS Query answers.
 #[must_use]
 pub fn format_time(value: DateTime<Utc>) -> String {
-    value.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        value.year(),
+        value.month(),
+        value.day(),
+        value.hour(),
+        value.minute(),
+        value.second(),
+        value.timestamp_subsec_millis().min(999)
+    )
 }
 
 /// Encodes a success: `<{action}Response xmlns=..><{action}Result>..</..><ResponseMetadata>`.
@@ -248,6 +258,17 @@ mod tests {
             String::from_utf8(encode_response("CreateTags", None, "r", REDSHIFT_NAMESPACE))
                 .unwrap(),
             "<CreateTagsResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateTagsResponse>"
+        );
+    }
+
+    #[test]
+    fn times_have_milliseconds() {
+        let t =
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::milliseconds(96);
+        assert_eq!(format_time(t), "2026-01-02T03:04:05.096Z");
+        assert_eq!(
+            format_time(t),
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
         );
     }
 

@@ -110,15 +110,6 @@ struct Reader {
 }
 
 impl Reader {
-    fn child(&self, key: &str, node: Node) -> Reader {
-        let path = if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        };
-        Reader { node, path }
-    }
-
     fn invalid(&self, expected: &str) -> DeError {
         DeError::Invalid(format!(
             "Invalid value for parameter {}: expected {expected}.",
@@ -136,28 +127,37 @@ impl Reader {
     /// The numbered entries of a list, in order, whether given under a member name
     /// (`DbGroups.DbGroup.1`) or directly (`Names.1`).
     fn list_items(self) -> Result<Vec<Reader>, DeError> {
-        let Node::Branch(map) = &self.node else {
-            return match &self.node {
-                Node::Leaf(v) if v.is_empty() => Ok(Vec::new()),
-                _ => Err(self.invalid("a list")),
-            };
-        };
         let numbered = |m: &BTreeMap<String, Node>| {
             !m.is_empty() && m.keys().all(|k| k.parse::<u32>().is_ok_and(|n| n >= 1))
         };
-        let (prefix, entries) = if numbered(map) {
-            (self.path.clone(), map.clone())
+        let map = match self.node {
+            Node::Leaf(ref v) if v.is_empty() => return Ok(Vec::new()),
+            Node::Leaf(_) => return Err(self.invalid("a list")),
+            Node::Branch(map) => map,
+        };
+        let (prefix, entries) = if numbered(&map) {
+            (self.path, map)
         } else if map.len() == 1 {
-            let (member, inner) = map.iter().next().expect("one entry");
+            let (member, inner) = map.into_iter().next().expect("one entry");
             match inner {
-                Node::Branch(inner) if numbered(inner) => {
-                    (format!("{}.{member}", self.path), inner.clone())
+                Node::Branch(inner) if numbered(&inner) => {
+                    (format!("{}.{member}", self.path), inner)
                 }
                 Node::Leaf(v) if v.is_empty() => return Ok(Vec::new()),
-                _ => return Err(self.invalid("a list")),
+                _ => {
+                    return Err(Reader {
+                        node: Node::Leaf(String::new()),
+                        path: self.path,
+                    }
+                    .invalid("a list"));
+                }
             }
         } else {
-            return Err(self.invalid("a list"));
+            return Err(Reader {
+                node: Node::Branch(map),
+                path: self.path,
+            }
+            .invalid("a list"));
         };
         let mut items: Vec<(u32, String, Node)> = entries
             .into_iter()
@@ -174,12 +174,19 @@ impl Reader {
     }
 
     fn entries(self) -> Result<Vec<(String, Reader)>, DeError> {
-        match &self.node {
+        match self.node {
             Node::Branch(map) => Ok(map
-                .iter()
-                .map(|(k, v)| (k.clone(), self.child(k, v.clone())))
+                .into_iter()
+                .map(|(k, v)| {
+                    let path = if self.path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{}.{k}", self.path)
+                    };
+                    (k, Reader { node: v, path })
+                })
                 .collect()),
-            Node::Leaf(v) if v.is_empty() => Ok(Vec::new()),
+            Node::Leaf(ref v) if v.is_empty() => Ok(Vec::new()),
             Node::Leaf(_) => Err(self.invalid("a structure")),
         }
     }

@@ -94,9 +94,12 @@ pub fn call(
     commit: &mut Commit,
 ) -> Result<Vec<u8>, Failure> {
     match operation {
-        "CreateUser" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
-            users::create(s, sc, &i)
-        }),
+        "CreateUser" => {
+            let quota = state.settings().memorydb_user_quota;
+            exec(state, &ctx.scope, body, commit, |s, sc, i| {
+                users::create(s, sc, &i, quota)
+            })
+        }
         "DescribeUsers" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
             users::describe(s, sc, &i)
         }),

@@ -15,6 +15,7 @@ use crate::state::tracked::Tracked;
 
 pub const DEFAULT_USER: &str = "default";
 pub const OPEN_ACCESS: &str = "open-access";
+/// Users a region may hold unless `--memorydb-user-quota` says otherwise, as on AWS.
 pub const MAX_USERS: usize = 2000;
 pub const MAX_ACLS: usize = 200;
 pub const MAX_USERS_PER_ACL: usize = 100;

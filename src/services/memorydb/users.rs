@@ -6,7 +6,7 @@ use super::model::{
     AuthenticationMode, CreateUserRequest, DeleteUserRequest, DescribeUsersRequest,
     DescribeUsersResponse, Filter, UpdateUserRequest, UserResponse,
 };
-use super::store::{Auth, DEFAULT_USER, MAX_USERS, Store, UserRecord};
+use super::store::{Auth, DEFAULT_USER, Store, UserRecord};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
 use crate::protocol::context::Scope;
 
@@ -20,6 +20,7 @@ pub fn create(
     store: &mut Store,
     scope: &Scope,
     req: &CreateUserRequest,
+    quota: usize,
 ) -> Result<UserResponse, Error> {
     let name = new_name("User", &req.user_name)?;
     let auth = authentication(&req.authentication_mode)?;
@@ -28,8 +29,8 @@ pub fn create(
     if store.users.contains_key(&name) {
         return Err(Error::UserAlreadyExists(name));
     }
-    if store.users.len() >= MAX_USERS {
-        return Err(Error::UserQuotaExceeded(MAX_USERS));
+    if store.users.len() >= quota {
+        return Err(Error::UserQuotaExceeded(quota));
     }
     let user = UserRecord {
         name: name.clone(),

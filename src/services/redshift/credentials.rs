@@ -1,14 +1,13 @@
 //! GetClusterCredentials and GetClusterCredentialsWithIAM: temporary database passwords.
 //!
-//! Each call returns a fresh password of 57 random bytes from the operating system's
-//! CSPRNG (76 base64 characters, the length of AWS's), and the cluster remembers the
+//! Each call returns a fresh password of 57 random bytes from a CSPRNG (76 base64
+//! characters, the length of AWS's), and the cluster remembers the
 //! credential (user, groups, database, expiry, SHA-256 of the password) so it can be
 //! checked when it is used to log in.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
-use rand::TryRng;
 
 use super::Env;
 use super::error::{Error, combination};
@@ -173,12 +172,11 @@ fn issue(
     }
 }
 
-/// 76 base64 characters from the operating system's CSPRNG.
+/// 76 base64 characters from rand's thread-local CSPRNG (ChaCha, seeded and periodically
+/// reseeded from the operating system).
 fn new_password() -> String {
     let mut bytes = [0u8; 57];
-    rand::rngs::SysRng
-        .try_fill_bytes(&mut bytes)
-        .unwrap_or_else(|_| rand::fill(&mut bytes));
+    rand::fill(&mut bytes);
     STANDARD.encode(bytes)
 }
 

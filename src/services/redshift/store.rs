@@ -61,6 +61,9 @@ pub struct Store {
 impl Store {
     /// Forgets clusters whose deletion has completed.
     pub fn purge(&mut self, now: DateTime<Utc>, delay: Duration) {
+        if self.clusters.values().all(|c| c.deleting_since.is_none()) {
+            return;
+        }
         self.clusters.retain(|_, c| {
             c.deleting_since.is_none_or(|since| {
                 now < since + chrono::Duration::from_std(delay).unwrap_or_default()

@@ -179,8 +179,15 @@ const NODE_TYPES: &[&str] = &[
     "ra3.16xlarge",
 ];
 
+/// Whether a name is a reserved word, in any case (the list is sorted: binary search,
+/// no allocation).
 fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name.to_ascii_lowercase().as_str())
+    RESERVED
+        .binary_search_by(|word| {
+            word.bytes()
+                .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+        })
+        .is_ok()
 }
 
 /// A cluster identifier: 1-63 letters, digits and hyphens, first a letter, no trailing
@@ -376,6 +383,17 @@ pub fn merge_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_words_are_sorted_and_found_in_any_case() {
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        for word in ["select", "SELECT", "Public", "user", "aes128", "without"] {
+            assert!(is_reserved(word), "{word}");
+        }
+        for word in ["alice", "selects", "", "us"] {
+            assert!(!is_reserved(word), "{word}");
+        }
+    }
 
     #[test]
     fn cluster_identifiers() {
