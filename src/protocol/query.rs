@@ -98,7 +98,9 @@ impl Xml {
     #[must_use]
     pub fn new() -> Self {
         Xml {
-            w: Writer::new(Vec::with_capacity(1024)),
+            // Under 1 KiB: the system allocator serves it from its small bins without
+            // consolidating, and most answers fit.
+            w: Writer::new(Vec::with_capacity(1000)),
         }
     }
 

@@ -30,51 +30,65 @@ use super::error::ProtocolError;
 /// of the wrong kind.
 pub fn from_params<T: DeserializeOwned>(params: &[(String, String)]) -> Result<T, ProtocolError> {
     let tree = build_tree(params);
-    T::deserialize(Reader {
-        node: tree,
-        path: String::new(),
-    })
-    .map_err(|e| match e {
+    T::deserialize(Reader { node: tree }).map_err(|e| match e {
         DeError::Missing(name) => ProtocolError::MissingParameter(name),
         DeError::Invalid(message) => ProtocolError::InvalidParameterValue(message),
     })
 }
 
+/// A node of the parameter tree, borrowing names and values from the parameters. `path`
+/// is the dotted name of the node (a prefix of a parameter's name), for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    Leaf(String),
-    Branch(BTreeMap<String, Node>),
+struct Node<'a> {
+    path: &'a str,
+    kind: Kind<'a>,
 }
 
-fn build_tree(params: &[(String, String)]) -> Node {
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind<'a> {
+    Leaf(&'a str),
+    Branch(BTreeMap<&'a str, Node<'a>>),
+}
+
+fn build_tree(params: &[(String, String)]) -> Node<'_> {
     let mut root = BTreeMap::new();
     for (key, value) in params {
         if key == "Action" || key == "Version" {
             continue;
         }
-        let mut parts = key.split('.').peekable();
         let mut map = &mut root;
+        let mut offset = 0;
+        let mut parts = key.split('.').peekable();
         while let Some(part) = parts.next() {
+            let end = offset + part.len();
+            let path = &key[..end];
+            offset = end + 1;
             if parts.peek().is_none() {
                 // A leaf never replaces entries given with deeper names (`DbGroups=` beside
                 // `DbGroups.DbGroup.1=a`).
-                map.entry(part.to_owned())
-                    .or_insert_with(|| Node::Leaf(value.clone()));
+                map.entry(part).or_insert(Node {
+                    path,
+                    kind: Kind::Leaf(value),
+                });
                 break;
             }
-            let entry = map
-                .entry(part.to_owned())
-                .or_insert_with(|| Node::Branch(BTreeMap::new()));
-            if let Node::Leaf(_) = entry {
-                *entry = Node::Branch(BTreeMap::new());
+            let entry = map.entry(part).or_insert_with(|| Node {
+                path,
+                kind: Kind::Branch(BTreeMap::new()),
+            });
+            if let Kind::Leaf(_) = entry.kind {
+                entry.kind = Kind::Branch(BTreeMap::new());
             }
-            let Node::Branch(next) = entry else {
+            let Kind::Branch(next) = &mut entry.kind else {
                 unreachable!("the entry was made a branch above");
             };
             map = next;
         }
     }
-    Node::Branch(root)
+    Node {
+        path: "",
+        kind: Kind::Branch(root),
+    }
 }
 
 #[derive(Debug)]
@@ -104,95 +118,68 @@ impl de::Error for DeError {
     }
 }
 
-struct Reader {
-    node: Node,
-    path: String,
+struct Reader<'a> {
+    node: Node<'a>,
 }
 
-impl Reader {
+impl<'a> Reader<'a> {
     fn invalid(&self, expected: &str) -> DeError {
         DeError::Invalid(format!(
             "Invalid value for parameter {}: expected {expected}.",
-            self.path
+            self.node.path
         ))
     }
 
-    fn leaf(&self, expected: &str) -> Result<&str, DeError> {
-        match &self.node {
-            Node::Leaf(v) => Ok(v),
-            Node::Branch(_) => Err(self.invalid(expected)),
+    fn leaf(&self, expected: &str) -> Result<&'a str, DeError> {
+        match self.node.kind {
+            Kind::Leaf(v) => Ok(v),
+            Kind::Branch(_) => Err(self.invalid(expected)),
         }
     }
 
     /// The numbered entries of a list, in order, whether given under a member name
     /// (`DbGroups.DbGroup.1`) or directly (`Names.1`).
-    fn list_items(self) -> Result<Vec<Reader>, DeError> {
-        let numbered = |m: &BTreeMap<String, Node>| {
+    fn list_items(self) -> Result<Vec<Reader<'a>>, DeError> {
+        let numbered = |m: &BTreeMap<&str, Node<'_>>| {
             !m.is_empty() && m.keys().all(|k| k.parse::<u32>().is_ok_and(|n| n >= 1))
         };
-        let map = match self.node {
-            Node::Leaf(ref v) if v.is_empty() => return Ok(Vec::new()),
-            Node::Leaf(_) => return Err(self.invalid("a list")),
-            Node::Branch(map) => map,
+        let map = match self.node.kind {
+            Kind::Leaf("") => return Ok(Vec::new()),
+            Kind::Branch(ref map) if numbered(map) => map,
+            Kind::Branch(ref map) if map.len() == 1 => match map.values().next() {
+                Some(Node {
+                    kind: Kind::Branch(inner),
+                    ..
+                }) if numbered(inner) => inner,
+                Some(Node {
+                    kind: Kind::Leaf(""),
+                    ..
+                }) => return Ok(Vec::new()),
+                _ => return Err(self.invalid("a list")),
+            },
+            Kind::Leaf(_) | Kind::Branch(_) => return Err(self.invalid("a list")),
         };
-        let (prefix, entries) = if numbered(&map) {
-            (self.path, map)
-        } else if map.len() == 1 {
-            let (member, inner) = map.into_iter().next().expect("one entry");
-            match inner {
-                Node::Branch(inner) if numbered(&inner) => {
-                    (format!("{}.{member}", self.path), inner)
-                }
-                Node::Leaf(v) if v.is_empty() => return Ok(Vec::new()),
-                _ => {
-                    return Err(Reader {
-                        node: Node::Leaf(String::new()),
-                        path: self.path,
-                    }
-                    .invalid("a list"));
-                }
-            }
-        } else {
-            return Err(Reader {
-                node: Node::Branch(map),
-                path: self.path,
-            }
-            .invalid("a list"));
-        };
-        let mut items: Vec<(u32, String, Node)> = entries
-            .into_iter()
-            .map(|(k, v)| (k.parse().unwrap_or(0), k, v))
+        let mut items: Vec<(u32, Node<'a>)> = map
+            .iter()
+            .map(|(k, v)| (k.parse().unwrap_or(0), v.clone()))
             .collect();
-        items.sort_by_key(|(n, _, _)| *n);
-        Ok(items
-            .into_iter()
-            .map(|(_, k, node)| Reader {
-                node,
-                path: format!("{prefix}.{k}"),
-            })
-            .collect())
+        items.sort_by_key(|(n, _)| *n);
+        Ok(items.into_iter().map(|(_, node)| Reader { node }).collect())
     }
 
-    fn entries(self) -> Result<Vec<(String, Reader)>, DeError> {
-        match self.node {
-            Node::Branch(map) => Ok(map
+    fn entries(self) -> Result<Vec<(&'a str, Reader<'a>)>, DeError> {
+        match self.node.kind {
+            Kind::Branch(map) => Ok(map
                 .into_iter()
-                .map(|(k, v)| {
-                    let path = if self.path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{}.{k}", self.path)
-                    };
-                    (k, Reader { node: v, path })
-                })
+                .map(|(k, node)| (k, Reader { node }))
                 .collect()),
-            Node::Leaf(ref v) if v.is_empty() => Ok(Vec::new()),
-            Node::Leaf(_) => Err(self.invalid("a structure")),
+            Kind::Leaf("") => Ok(Vec::new()),
+            Kind::Leaf(_) => Err(self.invalid("a structure")),
         }
     }
 }
 
-impl IntoDeserializer<'_, DeError> for Reader {
+impl IntoDeserializer<'_, DeError> for Reader<'_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
@@ -209,13 +196,13 @@ macro_rules! parse_number {
     };
 }
 
-impl<'de> de::Deserializer<'de> for Reader {
+impl<'de> de::Deserializer<'de> for Reader<'_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.node {
-            Node::Leaf(v) => visitor.visit_string(v),
-            Node::Branch(_) => self.deserialize_map(visitor),
+        match self.node.kind {
+            Kind::Leaf(v) => visitor.visit_str(v),
+            Kind::Branch(_) => self.deserialize_map(visitor),
         }
     }
 
@@ -250,9 +237,9 @@ impl<'de> de::Deserializer<'de> for Reader {
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.node {
-            Node::Leaf(v) => visitor.visit_string(v),
-            Node::Branch(_) => Err(self.invalid("a string")),
+        match self.node.kind {
+            Kind::Leaf(v) => visitor.visit_str(v),
+            Kind::Branch(_) => Err(self.invalid("a string")),
         }
     }
 
@@ -314,7 +301,7 @@ impl<'de> de::Deserializer<'de> for Reader {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let path = self.path.clone();
+        let path = self.node.path;
         let entries = self.entries()?;
         let mut map = MapDeserializer::new(entries.into_iter());
         let value = visitor.visit_map(&mut map).map_err(|e| match e {

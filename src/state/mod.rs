@@ -60,6 +60,18 @@ pub struct RegionSnapshot {
 }
 
 impl RegionState {
+    fn new(track: bool) -> Self {
+        let mut region = RegionState::default();
+        region.set_tracking(track);
+        region
+    }
+
+    fn set_tracking(&mut self, on: bool) {
+        self.memorydb.users.set_tracking(on);
+        self.memorydb.acls.set_tracking(on);
+        self.redshift.clusters.set_tracking(on);
+    }
+
     /// The records written since the last call.
     fn take_changes(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
@@ -122,9 +134,20 @@ impl Clock {
 }
 
 /// Every region's state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Regions {
     map: RwLock<HashMap<Scope, Arc<Mutex<RegionState>>>>,
+    /// Whether regions remember their writes (only when they are logged).
+    track: bool,
+}
+
+impl Regions {
+    fn new(track: bool) -> Self {
+        Regions {
+            map: RwLock::new(HashMap::new()),
+            track,
+        }
+    }
 }
 
 impl Regions {
@@ -143,13 +166,13 @@ impl Regions {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(scope.clone())
-                .or_default();
+                .or_insert_with(|| Arc::new(Mutex::new(RegionState::new(self.track))));
         }
     }
 
     /// Replaces a region with the records of a snapshot.
     fn load(&self, snapshot: RegionSnapshot) {
-        let mut region = RegionState::default();
+        let mut region = RegionState::new(self.track);
         region.memorydb.users = snapshot
             .users
             .into_iter()
@@ -165,6 +188,7 @@ impl Regions {
             .into_iter()
             .map(|c| (c.identifier.clone(), c))
             .collect();
+        region.set_tracking(self.track);
         self.map
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -243,7 +267,7 @@ impl AppState {
             settings,
             clock: Clock::default(),
             started: Instant::now(),
-            regions: Arc::new(Regions::default()),
+            regions: Arc::new(Regions::new(false)),
             wal: None,
         }
     }
@@ -257,7 +281,7 @@ impl AppState {
         settings: ServiceSettings,
         dir: &Path,
     ) -> Result<(Self, Recovery), String> {
-        let regions = Arc::new(Regions::default());
+        let regions = Arc::new(Regions::new(true));
         let (wal, recovery) = persist::open(dir, &regions)?;
         Ok((
             AppState {

@@ -11,6 +11,8 @@ use std::ops::Deref;
 pub struct Tracked<V> {
     map: BTreeMap<String, V>,
     dirty: BTreeSet<String>,
+    /// Off when nothing is logged (no data directory): writes then cost nothing extra.
+    tracking: bool,
 }
 
 impl<V> Default for Tracked<V> {
@@ -18,6 +20,7 @@ impl<V> Default for Tracked<V> {
         Tracked {
             map: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            tracking: true,
         }
     }
 }
@@ -35,27 +38,38 @@ impl<V> FromIterator<(String, V)> for Tracked<V> {
         Tracked {
             map: iter.into_iter().collect(),
             dirty: BTreeSet::new(),
+            tracking: true,
         }
     }
 }
 
 impl<V> Tracked<V> {
+    /// Turns the remembering of writes on or off.
+    pub fn set_tracking(&mut self, on: bool) {
+        self.tracking = on;
+        if !on {
+            self.dirty.clear();
+        }
+    }
+
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         let value = self.map.get_mut(key)?;
-        if !self.dirty.contains(key) {
+        if self.tracking && !self.dirty.contains(key) {
             self.dirty.insert(key.to_owned());
         }
         Some(value)
     }
 
     pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        self.dirty.insert(key.clone());
+        if self.tracking {
+            self.dirty.insert(key.clone());
+        }
         self.map.insert(key, value)
     }
 
     pub fn remove(&mut self, key: &str) -> Option<V> {
         let old = self.map.remove(key);
-        if old.is_some() {
+        if old.is_some() && self.tracking {
             self.dirty.insert(key.to_owned());
         }
         old
@@ -64,9 +78,10 @@ impl<V> Tracked<V> {
     /// Keeps the entries `keep` accepts; the others count as written (removed).
     pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut V) -> bool) {
         let dirty = &mut self.dirty;
+        let tracking = self.tracking;
         self.map.retain(|k, v| {
             let kept = keep(k, v);
-            if !kept {
+            if !kept && tracking {
                 dirty.insert(k.clone());
             }
             kept
@@ -137,5 +152,9 @@ mod tests {
         t.restore("x".to_owned(), Some(9));
         assert!(t.take_written().is_empty());
         assert_eq!(t.get("x"), Some(&9));
+        t.set_tracking(false);
+        t.insert("y".to_owned(), 1);
+        t.remove("x");
+        assert!(t.take_written().is_empty());
     }
 }
