@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Acknowledged writes per second with and without --data-dir, measured in one run.
 #   bench/durable_writes.sh [seconds] [connections]
-# Needs wrk (Debian package `wrk`) and a release build (cargo build --release).
+# Installs wrk (Debian package) when it is missing; builds memshift when it is not built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
 connections=${2:-16}
 bin=target/release/memshift
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 [ -x "$bin" ] || cargo build --release
 data=$(mktemp -d)
 trap 'rm -rf "$data"; kill $(jobs -p) 2>/dev/null || true' EXIT
