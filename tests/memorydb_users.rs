@@ -21,6 +21,23 @@ fn password_mode(passwords: &[&str]) -> AuthenticationMode {
     mode.build()
 }
 
+/// Creates a user with one password, as most tests need.
+async fn create_password_user(
+    client: &aws_sdk_memorydb::Client,
+    name: impl Into<String>,
+    pw: &str,
+    access: &str,
+) -> aws_sdk_memorydb::operation::create_user::CreateUserOutput {
+    client
+        .create_user()
+        .user_name(name)
+        .authentication_mode(password_mode(&[pw]))
+        .access_string(access)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn iam_mode() -> AuthenticationMode {
     AuthenticationMode::builder()
         .r#type(InputAuthenticationType::Iam)
@@ -115,14 +132,7 @@ async fn create_user_errors() {
     let server = server().await;
     let client = memorydb(&server);
     let good = password("good", 20);
-    client
-        .create_user()
-        .user_name("taken")
-        .authentication_mode(password_mode(&[&good]))
-        .access_string("on ~* +@all")
-        .send()
-        .await
-        .unwrap();
+    create_password_user(&client, "taken", &good, "on ~* +@all").await;
 
     // A name that exists, in any case, and the built-in user.
     for name in ["taken", "TAKEN", "default"] {
@@ -256,14 +266,7 @@ async fn the_user_quota_is_2000_a_region() {
         tasks.spawn(async move {
             let mut i = chunk;
             while i < 1999 {
-                client
-                    .create_user()
-                    .user_name(format!("u{i}"))
-                    .authentication_mode(password_mode(&[&pw]))
-                    .access_string("on ~*")
-                    .send()
-                    .await
-                    .unwrap();
+                create_password_user(&client, format!("u{i}"), &pw, "on ~*").await;
                 i += 8;
             }
         });
@@ -298,14 +301,7 @@ async fn describe_users_pages_never_repeat_or_skip() {
     let client = memorydb(&server);
     let pw = password("page", 16);
     for i in 0..25 {
-        client
-            .create_user()
-            .user_name(format!("user-{i:02}"))
-            .authentication_mode(password_mode(&[&pw]))
-            .access_string("on ~*")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&client, format!("user-{i:02}"), &pw, "on ~*").await;
     }
     // The SDK's paginator sees every user exactly once.
     let pages: Vec<_> = client
@@ -355,14 +351,7 @@ async fn describe_users_pages_never_repeat_or_skip() {
         .await
         .unwrap();
     for name in ["aaa-new", "user-12a", "zzz-new"] {
-        client
-            .create_user()
-            .user_name(name)
-            .authentication_mode(password_mode(&[&pw]))
-            .access_string("on ~*")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&client, name, &pw, "on ~*").await;
     }
     let mut rest = Vec::new();
     let mut next = Some(token);
@@ -416,14 +405,7 @@ async fn describe_users_by_name_and_filters() {
         ("writer", "on ~* +@write"),
         ("reader2", "on ~* +@read"),
     ] {
-        client
-            .create_user()
-            .user_name(name)
-            .authentication_mode(password_mode(&[&pw]))
-            .access_string(access)
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&client, name, &pw, access).await;
     }
     let err = client
         .describe_users()
@@ -503,14 +485,7 @@ async fn update_user_rotates_passwords_and_changes_access() {
     let server = server().await;
     let client = memorydb(&server);
     let old = password("old", 16);
-    client
-        .create_user()
-        .user_name("rotating")
-        .authentication_mode(password_mode(&[&old]))
-        .access_string("on ~* +@all")
-        .send()
-        .await
-        .unwrap();
+    create_password_user(&client, "rotating", &old, "on ~* +@all").await;
     let new1 = password("new1", 32);
     let new2 = password("new2", 32);
     let out = client
@@ -569,14 +544,7 @@ async fn update_user_errors() {
     let server = server().await;
     let client = memorydb(&server);
     let pw = password("upd", 16);
-    client
-        .create_user()
-        .user_name("steady")
-        .authentication_mode(password_mode(&[&pw]))
-        .access_string("on ~* +@all")
-        .send()
-        .await
-        .unwrap();
+    create_password_user(&client, "steady", &pw, "on ~* +@all").await;
 
     let err = client
         .update_user()
@@ -650,14 +618,7 @@ async fn delete_user() {
     let server = server().await;
     let client = memorydb(&server);
     let pw = password("del", 16);
-    client
-        .create_user()
-        .user_name("leaving")
-        .authentication_mode(password_mode(&[&pw]))
-        .access_string("on ~* +@all")
-        .send()
-        .await
-        .unwrap();
+    create_password_user(&client, "leaving", &pw, "on ~* +@all").await;
     client
         .create_acl()
         .acl_name("team")
@@ -719,14 +680,7 @@ async fn accounts_and_regions_are_isolated() {
     let server = server().await;
     let pw = password("iso", 16);
     let home = memorydb_as(&server, "111122223333", "eu-west-1");
-    let out = home
-        .create_user()
-        .user_name("local")
-        .authentication_mode(password_mode(&[&pw]))
-        .access_string("on ~*")
-        .send()
-        .await
-        .unwrap();
+    let out = create_password_user(&home, "local", &pw, "on ~*").await;
     assert_eq!(
         out.user().unwrap().arn(),
         Some("arn:aws:memorydb:eu-west-1:111122223333:user/local")
@@ -748,13 +702,6 @@ async fn accounts_and_regions_are_isolated() {
             "{key} {region}"
         );
         // The same name is free there.
-        other
-            .create_user()
-            .user_name("local")
-            .authentication_mode(password_mode(&[&pw]))
-            .access_string("on ~*")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&other, "local", &pw, "on ~*").await;
     }
 }
