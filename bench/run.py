@@ -82,6 +82,16 @@ end
 """
 
 
+# On a machine with two or more CPUs, each server gets CPU 0 (and one runtime worker) and
+# wrk gets CPU 1, so the load generator never takes the server's CPU: the figures then
+# measure the server, and latency tails are not scheduling noise.
+PIN = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+
+def pinned(cpu, argv):
+    return ["taskset", "-c", str(cpu), *argv] if PIN else argv
+
+
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -130,7 +140,10 @@ class Server:
         self.port = free_port()
         probe = REQUESTS["DescribeUsers"]
         started = time.perf_counter()
-        self.proc = subprocess.Popen(argv_for_port(self.port), stdout=subprocess.DEVNULL,
+        env = dict(env or os.environ)
+        if PIN:
+            env["TOKIO_WORKER_THREADS"] = "1"
+        self.proc = subprocess.Popen(pinned(0, argv_for_port(self.port)), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, env=env)
         deadline = started + 60
         while True:
@@ -206,9 +219,9 @@ def wrk(port, op, connections, seconds):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua_for(op))
         script = f.name
-    threads = 1 if connections == 1 else 2
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-                          "-s", script, f"http://127.0.0.1:{port}/"],
+    threads = 1 if connections == 1 or PIN else 2
+    out = subprocess.run(pinned(1, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+                                    "-s", script, f"http://127.0.0.1:{port}/"]),
                          capture_output=True, text=True, check=True).stdout
     os.unlink(script)
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
@@ -253,7 +266,7 @@ def describe_page_from(port, name):
 
 
 def run(seconds):
-    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "pinned": PIN},
                "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                "seconds_per_load_run": seconds, "servers": {}, "load": {}, "memshift": {}}
 
@@ -404,8 +417,10 @@ def write_report(results, lines, checks):
         "- One run on one machine starts three servers: memshift (release build, `--log-level warn`), "
         "`moto_server` (moto's Python server) and a bare axum server built from the same axum and tokio "
         "(`bench/baseline`: it reads the body and answers a small document).",
-        "- `wrk` drives each with the same request bytes, with 1 connection (1 thread) and 16 connections "
-        "(2 threads), for GetClusterCredentials, DescribeUsers (one user by name, of 100) and "
+        "- Each server runs on CPU 0 with one runtime worker (`taskset`, `TOKIO_WORKER_THREADS=1`) and "
+        "wrk on CPU 1, so the load generator never takes the server's CPU (without two CPUs or taskset, "
+        "nothing is pinned and wrk uses two threads at 16 connections).",
+        "- `wrk` drives each with the same request bytes, with 1 and with 16 connections, for GetClusterCredentials, DescribeUsers (one user by name, of 100) and "
         "CreateUser (a fresh name a request, spread over accounts). moto does not emulate MemoryDB users, "
         "so it answers those with errors and has no figure there.",
         "- Start-up is the time from spawning the process to its first answered request; resident memory "

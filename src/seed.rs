@@ -14,6 +14,7 @@
 //! MemoryDB inputs are sent as their JSON body; Redshift inputs are flattened into AWS
 //! Query parameters (`Tags.1.Key=env`), which the Query decoder reads like any request.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -113,8 +114,12 @@ pub async fn apply(state: &AppState, calls: &[InitCall]) -> Result<(), String> {
                 Protocol::Json,
             )
         } else {
-            let mut params = vec![("Action".to_owned(), call.action.clone())];
-            flatten("", &input, &mut params);
+            let mut flat = vec![("Action".to_owned(), call.action.clone())];
+            flatten("", &input, &mut flat);
+            let params: Vec<(Cow<str>, Cow<str>)> = flat
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                .collect();
             (
                 redshift::call(state, &ctx, &call.action, &params, &mut commit),
                 Protocol::Query,

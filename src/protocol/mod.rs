@@ -22,11 +22,11 @@ pub enum Protocol {
 
 /// What a request turned out to be.
 #[derive(Debug)]
-pub enum Detected {
+pub enum Detected<'a> {
     /// AWS JSON 1.1 with the `X-Amz-Target` value.
     Json { target: String },
     /// AWS Query with its decoded parameters.
-    Query { params: Vec<(String, String)> },
+    Query { params: query::Params<'a> },
     /// Neither; answered in the protocol given.
     Unrecognized(Protocol),
     /// A form that could not be decoded.
@@ -56,7 +56,12 @@ pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
 
 /// Decides the protocol of a request from its method, headers, query string and body.
 #[must_use]
-pub fn detect(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Detected {
+pub fn detect<'a>(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&'a str>,
+    body: &'a [u8],
+) -> Detected<'a> {
     if let Some(target) = headers.get("x-amz-target") {
         return match target.to_str() {
             Ok(t) => Detected::Json {

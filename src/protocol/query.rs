@@ -17,6 +17,8 @@
 //! Success answers wrap the output in `<ActionResponse><ActionResult>` followed by
 //! `<ResponseMetadata><RequestId>`; outputs write themselves through [`Xml`].
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
@@ -33,7 +35,7 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 ///
 /// # Errors
 /// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8.
-pub fn parse_form(text: &[u8]) -> Result<Vec<(String, String)>, ProtocolError> {
+pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
     text.split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
@@ -46,7 +48,13 @@ pub fn parse_form(text: &[u8]) -> Result<Vec<(String, String)>, ProtocolError> {
         .collect()
 }
 
-fn decode_component(bytes: &[u8]) -> Result<String, ProtocolError> {
+fn decode_component(bytes: &[u8]) -> Result<Cow<'_, str>, ProtocolError> {
+    if !bytes.iter().any(|b| matches!(b, b'%' | b'+')) {
+        // Nothing to decode: borrow the request's own bytes.
+        return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
+            ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
+        });
+    }
     let malformed =
         || ProtocolError::Serialization("The request has a malformed percent-encoding.".to_owned());
     let mut out = Vec::with_capacity(bytes.len());
@@ -64,18 +72,22 @@ fn decode_component(bytes: &[u8]) -> Result<String, ProtocolError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| {
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
         ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
     })
 }
 
+/// Decoded Query parameters, in order; borrowed from the request where nothing needed
+/// decoding.
+pub type Params<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// The value of the first parameter of that name.
 #[must_use]
-pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn param<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 /// Something that writes itself as the body of an `<ActionResult>`.
@@ -139,7 +151,8 @@ impl Xml {
 
     /// ISO 8601 in UTC with milliseconds: `2026-11-21T04:39:39.096Z`.
     pub fn time(&mut self, name: &str, value: DateTime<Utc>) {
-        self.text(name, &format_time(value));
+        let mut buf = [0u8; 24];
+        self.text(name, iso_time(value, &mut buf));
     }
 
     /// `<name><member>..</member>...</name>`, with the model's member name.
@@ -160,17 +173,34 @@ impl Xml {
 /// The timestamp format of AWS Query answers.
 #[must_use]
 pub fn format_time(value: DateTime<Utc>) -> String {
+    let mut buf = [0u8; 24];
+    iso_time(value, &mut buf).to_owned()
+}
+
+/// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `buf` (years 0-9999) and returns it.
+fn iso_time(value: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
     use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        value.year(),
-        value.month(),
-        value.day(),
-        value.hour(),
-        value.minute(),
-        value.second(),
-        value.timestamp_subsec_millis().min(999)
-    )
+    let fields = [
+        (u32::try_from(value.year()).unwrap_or(0).min(9999), 4),
+        (value.month(), 2),
+        (value.day(), 2),
+        (value.hour(), 2),
+        (value.minute(), 2),
+        (value.second().min(59), 2),
+        (value.timestamp_subsec_millis().min(999), 3),
+    ];
+    let separators = [b'-', b'-', b'T', b':', b':', b'.', b'Z'];
+    let mut at = 0;
+    for ((mut n, width), sep) in fields.into_iter().zip(separators) {
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+            n /= 10;
+        }
+        at += width;
+        buf[at] = sep;
+        at += 1;
+    }
+    std::str::from_utf8(&buf[..at]).unwrap_or("1970-01-01T00:00:00.000Z")
 }
 
 /// Encodes a success: `<{action}Response xmlns=..><{action}Result>..</..><ResponseMetadata>`.

@@ -15,6 +15,7 @@
 //! booleans (`true`/`false`) are parsed when the field asks for them; a bad one is an
 //! `InvalidParameterValue` naming the parameter, never echoing its value.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -28,7 +29,9 @@ use super::error::ProtocolError;
 /// # Errors
 /// `MissingParameter` for an absent required member, `InvalidParameterValue` for a value
 /// of the wrong kind.
-pub fn from_params<T: DeserializeOwned>(params: &[(String, String)]) -> Result<T, ProtocolError> {
+pub fn from_params<T: DeserializeOwned>(
+    params: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> Result<T, ProtocolError> {
     let tree = build_tree(params);
     T::deserialize(Reader { node: tree }).map_err(|e| match e {
         DeError::Missing(name) => ProtocolError::MissingParameter(name),
@@ -50,9 +53,10 @@ enum Kind<'a> {
     Branch(BTreeMap<&'a str, Node<'a>>),
 }
 
-fn build_tree(params: &[(String, String)]) -> Node<'_> {
+fn build_tree<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)]) -> Node<'a> {
     let mut root = BTreeMap::new();
     for (key, value) in params {
+        let (key, value): (&str, &str) = (key, value);
         if key == "Action" || key == "Version" {
             continue;
         }

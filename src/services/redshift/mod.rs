@@ -20,6 +20,8 @@ pub mod store;
 pub mod tags;
 pub mod validate;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
@@ -196,7 +198,7 @@ pub fn call(
     state: &AppState,
     ctx: &RequestContext,
     action: &str,
-    params: &[(String, String)],
+    params: &[(Cow<'_, str>, Cow<'_, str>)],
     commit: &mut Commit,
 ) -> Result<Vec<u8>, Failure> {
     let mut run = Runner {
@@ -225,7 +227,7 @@ struct Runner<'a> {
     state: &'a AppState,
     ctx: &'a RequestContext,
     action: &'a str,
-    params: &'a [(String, String)],
+    params: &'a [(Cow<'a, str>, Cow<'a, str>)],
     commit: &'a mut Commit,
 }
 
