@@ -16,12 +16,12 @@
 //!
 //! Success answers wrap the output in `<ActionResponse><ActionResult>` followed by
 //! `<ResponseMetadata><RequestId>`; outputs write themselves through [`Xml`].
+//! Element names are the model's, known here; text is escaped with quick-xml.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use quick_xml::Writer;
-use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::escape::escape;
 
 use super::error::{ErrorParts, ProtocolError};
 
@@ -95,9 +95,10 @@ pub trait ToXml {
     fn to_xml(&self, x: &mut Xml);
 }
 
-/// A small XML builder over quick-xml's writer, with the value formats AWS Query uses.
+/// A small XML builder for AWS Query answers: elements are written straight into a
+/// buffer, text escaped with quick-xml's `escape`.
 pub struct Xml {
-    w: Writer<Vec<u8>>,
+    buf: Vec<u8>,
 }
 
 impl Default for Xml {
@@ -112,27 +113,43 @@ impl Xml {
         Xml {
             // Under 1 KiB: the system allocator serves it from its small bins without
             // consolidating, and most answers fit.
-            w: Writer::new(Vec::with_capacity(1000)),
+            buf: Vec::with_capacity(1000),
         }
     }
 
-    // Writing to a Vec cannot fail, so the writer's io::Result is dropped here, once.
-    fn event(&mut self, event: Event<'_>) {
-        let _ = self.w.write_event(event);
+    fn open(&mut self, name: &str) {
+        self.buf.push(b'<');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(b'>');
+    }
+
+    /// `<name xmlns="namespace">`
+    fn open_with_namespace(&mut self, name: &str, namespace: &str) {
+        self.buf.push(b'<');
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b" xmlns=\"");
+        self.buf.extend_from_slice(escape(namespace).as_bytes());
+        self.buf.extend_from_slice(b"\">");
+    }
+
+    fn close(&mut self, name: &str) {
+        self.buf.extend_from_slice(b"</");
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(b'>');
     }
 
     /// `<name>` ... `</name>`, with the inside written by `f`.
     pub fn node(&mut self, name: &str, f: impl FnOnce(&mut Xml)) {
-        self.event(Event::Start(BytesStart::new(name)));
+        self.open(name);
         f(self);
-        self.event(Event::End(BytesEnd::new(name)));
+        self.close(name);
     }
 
     /// `<name>text</name>`, escaped.
     pub fn text(&mut self, name: &str, text: &str) {
-        self.event(Event::Start(BytesStart::new(name)));
-        self.event(Event::Text(BytesText::new(text)));
-        self.event(Event::End(BytesEnd::new(name)));
+        self.open(name);
+        self.buf.extend_from_slice(escape(text).as_bytes());
+        self.close(name);
     }
 
     pub fn opt_text(&mut self, name: &str, text: Option<&str>) {
@@ -166,7 +183,7 @@ impl Xml {
 
     #[must_use]
     pub fn into_bytes(self) -> Vec<u8> {
-        self.w.into_inner()
+        self.buf
     }
 }
 
@@ -213,15 +230,13 @@ pub fn encode_response(
     namespace: &str,
 ) -> Vec<u8> {
     let mut x = Xml::new();
-    let response = format!("{action}Response");
-    x.event(Event::Start(
-        BytesStart::new(response.as_str()).with_attributes([("xmlns", namespace)]),
-    ));
+    let response = [action, "Response"].concat();
+    x.open_with_namespace(&response, namespace);
     if let Some(result) = result {
-        x.node(&format!("{action}Result"), |x| result.to_xml(x));
+        x.node(&[action, "Result"].concat(), |x| result.to_xml(x));
     }
     x.node("ResponseMetadata", |x| x.text("RequestId", request_id));
-    x.event(Event::End(BytesEnd::new(response.as_str())));
+    x.close(&response);
     x.into_bytes()
 }
 
@@ -229,16 +244,14 @@ pub fn encode_response(
 #[must_use]
 pub fn encode_error(error: &ErrorParts, request_id: &str, namespace: &str) -> Vec<u8> {
     let mut x = Xml::new();
-    x.event(Event::Start(
-        BytesStart::new("ErrorResponse").with_attributes([("xmlns", namespace)]),
-    ));
+    x.open_with_namespace("ErrorResponse", namespace);
     x.node("Error", |x| {
         x.text("Type", error.fault.as_str());
         x.text("Code", error.code);
         x.text("Message", &error.message);
     });
     x.text("RequestId", request_id);
-    x.event(Event::End(BytesEnd::new("ErrorResponse")));
+    x.close("ErrorResponse");
     x.into_bytes()
 }
 
@@ -290,6 +303,16 @@ mod tests {
             String::from_utf8(encode_response("CreateTags", None, "r", REDSHIFT_NAMESPACE))
                 .unwrap(),
             "<CreateTagsResponse xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateTagsResponse>"
+        );
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut x = Xml::new();
+        x.text("M", r#"a<b>&"c"'d'"#);
+        assert_eq!(
+            String::from_utf8(x.into_bytes()).unwrap(),
+            "<M>a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;</M>"
         );
     }
 
