@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """memshift's side-by-side benchmark: memshift, moto_server and a bare axum server.
 
-    python3 bench/run.py            # the full run (about four minutes)
-    python3 bench/run.py --quick    # shorter load runs, for a look
+    python3 bench/run.py            # the full run (about six minutes)
+    python3 bench/run.py --quick    # 1-second load runs, for a look
 
 One run on one machine: it builds memshift and the baseline (release), starts each server,
 drives all three with the same request bytes through wrk, and measures start-up time,
@@ -203,6 +203,7 @@ def start_baseline():
 
 
 RUNS = [0]
+ROUNDS = 3
 
 
 def lua_for(op):
@@ -285,17 +286,25 @@ def run(seconds):
         seed_cluster(servers[name].port)
     create_users(servers["memshift"].port, 0, 99)
 
+    # Three rounds, the servers taking turns within each, so that drift on a shared
+    # machine touches all three alike; each cell is the round with the median rate.
     for op in ("GetClusterCredentials", "DescribeUsers", "CreateUser"):
         for connections in (1, 16):
-            for name in ("memshift", "moto", "baseline"):
-                secs = seconds if name != "moto" else max(2, seconds // 2)
-                log(f"load: {op} x{connections} on {name}")
-                r = wrk(servers[name].port, op, connections, secs)
-                results["load"].setdefault(op, {}).setdefault(str(connections), {})[name] = r
+            runs = {name: [] for name in servers}
+            for round_ in range(ROUNDS):
+                for name in servers:
+                    secs = seconds if name != "moto" else max(1, seconds // 2)
+                    log(f"load: {op} x{connections} on {name}, round {round_ + 1}")
+                    runs[name].append(wrk(servers[name].port, op, connections, secs))
+            for name, rs in runs.items():
+                median = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
+                median["rounds_rps"] = [round(r["rps"]) for r in rs]
+                median["errors"] = sum(r["errors"] for r in rs)
+                results["load"].setdefault(op, {}).setdefault(str(connections), {})[name] = median
 
     # Memory after a million requests.
     m = servers["memshift"]
-    done = sum(results["load"][op][c]["memshift"]["requests"] for op in results["load"] for c in ("1", "16"))
+    done = sum(results["load"][op][c]["memshift"]["requests"] * ROUNDS for op in results["load"] for c in ("1", "16"))
     rps = results["load"]["GetClusterCredentials"]["16"]["memshift"]["rps"] or 50000
     remaining = max(0, 1_000_000 - done)
     if remaining:
@@ -426,6 +435,9 @@ def write_report(results, lines, checks):
         "- Start-up is the time from spawning the process to its first answered request; resident memory "
         "(`VmRSS`) is read after a second idle, after a million requests, and with 100,000 users created "
         "in one region through the API (`--memorydb-user-quota` raised for it).",
+        "- Every load cell is run three times, the three servers taking turns within each round so that "
+        "drift on a shared machine touches them alike; the table shows the round with the median rate "
+        "(`rounds_rps` in results.json has all three).",
         "- DescribeUsers paging cost is compared at 100 and at 100,000 users, for the first page and for a "
         "page from the middle of the list (a `NextToken` after `user-050000`).",
         "- The machine is shared and noisy: compare the ratios within one run, not absolute figures "
@@ -448,13 +460,13 @@ def write_report(results, lines, checks):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2-second load runs")
+    parser.add_argument("--quick", action="store_true", help="1-second load runs")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already built")
     args = parser.parse_args()
     ensure_tools()
     if not args.no_build:
         build()
-    results = run(2 if args.quick else 5)
+    results = run(1 if args.quick else 3)
     lines = summarize(results)
     checks = targets(results)
     results["targets"] = [{"target": n, "met": ok, "figure": f} for n, ok, f in checks]

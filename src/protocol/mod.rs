@@ -36,17 +36,14 @@ pub enum Detected<'a> {
 /// The protocol a request's headers point to, before its body is read.
 #[must_use]
 pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
     if headers.contains_key("x-amz-target") {
         return Protocol::Json;
     }
     let form = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+        .map(|v| v.as_bytes().trim_ascii_start())
+        .is_some_and(|ct| ct.len() >= FORM.len() && ct[..FORM.len()].eq_ignore_ascii_case(FORM));
     if form {
         Protocol::Query
     } else {

@@ -110,10 +110,17 @@ fn find_cluster<'a>(
                 "Either ClusterIdentifier or CustomDomainName must be specified.",
             ));
         }
-        (Some(id), None) => store
-            .clusters
-            .get_mut(&id.to_ascii_lowercase())
-            .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?,
+        (Some(id), None) => {
+            let key = if id.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(id.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(id)
+            };
+            store
+                .clusters
+                .get_mut(&key)
+                .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?
+        }
         (None, Some(domain)) => {
             let id = store
                 .clusters
