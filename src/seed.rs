@@ -91,7 +91,7 @@ pub fn load(path: &Path) -> Result<Vec<InitCall>, String> {
 pub async fn apply(state: &AppState, calls: &[InitCall]) -> Result<(), String> {
     for (i, call) in calls.iter().enumerate() {
         let ctx = RequestContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: crate::protocol::context::new_request_id(),
             scope: Scope::new(
                 call.account
                     .clone()

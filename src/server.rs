@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Config;
-use crate::protocol::context::{RequestContext, context_from};
+use crate::protocol::context::{RequestContext, context_from, new_request_id};
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
 use crate::seed;
@@ -107,7 +107,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             let parts = ProtocolError::Internal("the request could not be completed".to_owned())
                 .parts(Protocol::Json);
-            json_error(&parts, &uuid::Uuid::new_v4().to_string())
+            json_error(&parts, &new_request_id())
         }))
 }
 
@@ -168,7 +168,7 @@ async fn reset(
         }
         Err(e) => json_error(
             &ProtocolError::Internal(format!("reset failed: {e}")).parts(Protocol::Json),
-            &uuid::Uuid::new_v4().to_string(),
+            &new_request_id(),
         ),
     }
 }
@@ -180,7 +180,7 @@ fn admin_no_route(method: &Method, uri: &axum::http::Uri) -> Response {
     }
     .parts(Protocol::Json);
     parts.status = StatusCode::METHOD_NOT_ALLOWED;
-    json_error(&parts, &uuid::Uuid::new_v4().to_string())
+    json_error(&parts, &new_request_id())
 }
 
 /// The outcome of one request, before it becomes bytes.

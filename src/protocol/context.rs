@@ -65,6 +65,16 @@ pub struct Credential<'a> {
     pub service: &'a str,
 }
 
+/// A fresh request id: a random UUID, written without the formatting machinery.
+#[must_use]
+pub fn new_request_id() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
 /// Parses `AKID/DATE/REGION/SERVICE/aws4_request`.
 #[must_use]
 pub fn parse_credential(value: &str) -> Option<Credential<'_>> {
@@ -131,7 +141,7 @@ pub fn context_from(
         None => (defaults.clone(), None),
     };
     RequestContext {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: new_request_id(),
         scope,
         access_key_id,
     }
