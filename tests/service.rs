@@ -701,3 +701,96 @@ async fn a_torn_or_corrupt_log_tail_is_cut_and_reported() {
         assert_eq!(status, 200);
     }
 }
+
+/// Distinctive passwords sent every way a client can send them: none reaches the logs at
+/// trace level, the data directory, or any answer.
+#[tokio::test]
+async fn passwords_never_reach_logs_answers_or_the_data_directory() {
+    let dir = temp_dir("secrets");
+    let data = dir.join("data").to_string_lossy().into_owned();
+    let p = Proc::start_env(&["--data-dir", &data], &[("MEMSHIFT_LOG_LEVEL", "trace")]);
+    let url = p.url();
+    let secrets = [
+        "Zebra-Quokka-Secret-0001",
+        "Zebra-Quokka-Secret-0002",
+        "Zq9Secret",
+    ];
+    let mut answers = Vec::new();
+    for body in [
+        format!(
+            r#"{{"UserName":"s1","AuthenticationMode":{{"Type":"password","Passwords":["{}","{}"]}},"AccessString":"on ~*"}}"#,
+            secrets[0], secrets[1]
+        ),
+        format!(
+            r#"{{"UserName":"s2","AuthenticationMode":{{"Type":"password","Passwords":"{}"}},"AccessString":"on ~*"}}"#,
+            secrets[0]
+        ),
+        format!(
+            r#"{{"UserName":"s3","AuthenticationMode":{{"Type":"iam","Passwords":["{}"]}},"AccessString":"on ~*"}}"#,
+            secrets[1]
+        ),
+        format!(
+            r#"{{"UserName":"s4","AuthenticationMode":{{"Type":"password","Passwords":["{}"]}},"AccessString":"on >{} ~*"}}"#,
+            secrets[0], secrets[1]
+        ),
+    ] {
+        answers.push(memorydb(&url, "CreateUser", &body).await.1.to_string());
+        answers.push(memorydb(&url, "UpdateUser", &body).await.1.to_string());
+    }
+    answers.push(memorydb(&url, "DescribeUsers", "{}").await.1.to_string());
+    for form in [
+        format!(
+            "Action=CreateCluster&ClusterIdentifier=c1&NodeType=dc2.large&MasterUsername=admin&MasterUserPassword={}",
+            secrets[2]
+        ),
+        format!(
+            "Action=CreateCluster&ClusterIdentifier=c2&NodeType=dc2.large&MasterUsername=admin&MasterUserPassword={}x%40",
+            secrets[2]
+        ),
+        "Action=DescribeClusters".to_owned(),
+        "Action=GetClusterCredentials&ClusterIdentifier=c1&DbUser=alice".to_owned(),
+    ] {
+        answers.push(redshift(&url, &form).await.1);
+    }
+    let credential = answers
+        .last()
+        .and_then(|a| a.split("<DbPassword>").nth(1))
+        .and_then(|a| a.split("</DbPassword>").next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(credential.len(), 76);
+    let (status, _) = memorydb(&url, "DescribeUsers", r#"{"UserName":"s1"}"#).await;
+    assert_eq!(status, 200);
+    let mut p = p;
+    let (code, _) = p.terminate();
+    assert_eq!(code, Some(0));
+
+    let log = p.log_text();
+    assert!(
+        log.contains("CreateUser"),
+        "the trace log was written: {log}"
+    );
+    let mut stored = String::new();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        stored.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.unwrap().path()).unwrap(),
+        ));
+    }
+    assert!(stored.contains("s1"), "the data directory holds the users");
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret} in the log");
+        assert!(!stored.contains(secret), "{secret} in the data directory");
+        for a in &answers {
+            assert!(!a.contains(secret), "{secret} in an answer: {a}");
+        }
+    }
+    // The temporary password goes to the caller who asked for it, and nowhere else.
+    assert!(
+        !log.contains(&credential),
+        "a temporary password in the log"
+    );
+    assert!(
+        !stored.contains(&credential),
+        "a temporary password in the data directory"
+    );
+}
