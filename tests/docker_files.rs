@@ -118,3 +118,22 @@ fn the_image_environment_starts_and_passes_its_health_check() {
     assert!(!status.success(), "healthy with no server");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The benchmark's baseline must be built from the axum and tokio memshift uses.
+#[test]
+fn the_benchmark_baseline_pins_memshifts_axum_and_tokio() {
+    let lock = read("Cargo.lock");
+    let baseline = read("bench/baseline/Cargo.toml");
+    for krate in ["axum", "tokio"] {
+        let marker = format!("name = \"{krate}\"\nversion = \"");
+        let at = lock
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{krate} in Cargo.lock"))
+            + marker.len();
+        let version = &lock[at..at + lock[at..].find('"').unwrap()];
+        assert!(
+            baseline.contains(&format!("\"={version}\"")),
+            "bench/baseline/Cargo.toml must pin {krate} to ={version}"
+        );
+    }
+}
