@@ -6,7 +6,7 @@ use super::model::{
     ClusterResult, ClustersMessage, CreateClusterMessage, DeleteClusterMessage,
     DescribeClustersMessage,
 };
-use super::store::{ClusterRecord, Store};
+use super::store::{ClusterRecord, Store, cluster_key};
 use super::validate;
 use crate::services::paging;
 
@@ -141,7 +141,7 @@ pub fn describe(
     if let Some(id) = &req.cluster_identifier {
         let cluster = store
             .clusters
-            .get(&id.to_ascii_lowercase())
+            .get(&*cluster_key(id))
             .filter(|c| tagged(c))
             .ok_or_else(|| Error::ClusterNotFound(id.clone()))?;
         return Ok(ClustersMessage {
@@ -200,7 +200,7 @@ pub fn delete(
     }
     let delay = env.settings.cluster_creation_delay;
     store.purge(env.now, delay);
-    let key = req.cluster_identifier.to_ascii_lowercase();
+    let key = cluster_key(&req.cluster_identifier).into_owned();
     let cluster = store
         .clusters
         .get_mut(&key)

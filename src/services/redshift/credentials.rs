@@ -14,7 +14,7 @@ use super::error::{Error, combination};
 use super::model::{
     ClusterCredentials, GetClusterCredentialsMessage, GetClusterCredentialsWithIamMessage,
 };
-use super::store::{ClusterRecord, IssuedCredential, Store};
+use super::store::{ClusterRecord, IssuedCredential, Store, cluster_key};
 use super::validate;
 use crate::config::IamIdentity;
 use crate::secret::Secret;
@@ -110,17 +110,10 @@ fn find_cluster<'a>(
                 "Either ClusterIdentifier or CustomDomainName must be specified.",
             ));
         }
-        (Some(id), None) => {
-            let key = if id.bytes().any(|b| b.is_ascii_uppercase()) {
-                std::borrow::Cow::Owned(id.to_ascii_lowercase())
-            } else {
-                std::borrow::Cow::Borrowed(id)
-            };
-            store
-                .clusters
-                .get_mut(&key)
-                .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?
-        }
+        (Some(id), None) => store
+            .clusters
+            .get_mut(&cluster_key(id))
+            .ok_or_else(|| Error::ClusterNotFound(id.to_owned()))?,
         (None, Some(domain)) => {
             let id = store
                 .clusters

@@ -9,7 +9,7 @@ use super::model::{
     CreateCustomDomainAssociationMessage, CustomDomainAssociation,
     DeleteCustomDomainAssociationMessage,
 };
-use super::store::Store;
+use super::store::{Store, cluster_key};
 use crate::protocol::query::format_time;
 
 /// # Errors
@@ -32,7 +32,7 @@ pub fn create(
         ));
     }
     store.purge(env.now, env.settings.cluster_creation_delay);
-    let id = req.cluster_identifier.to_ascii_lowercase();
+    let id = cluster_key(&req.cluster_identifier).into_owned();
     if store
         .clusters
         .values()
@@ -65,7 +65,7 @@ pub fn delete(
     store.purge(env.now, env.settings.cluster_creation_delay);
     let cluster = store
         .clusters
-        .get_mut(&req.cluster_identifier.to_ascii_lowercase())
+        .get_mut(&cluster_key(&req.cluster_identifier))
         .ok_or_else(|| Error::ClusterNotFound(req.cluster_identifier.clone()))?;
     match &cluster.custom_domain {
         Some((domain, _)) if domain.eq_ignore_ascii_case(&req.custom_domain_name) => {

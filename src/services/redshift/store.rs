@@ -72,6 +72,16 @@ impl Store {
     }
 }
 
+/// The key a cluster identifier is stored under: lowercase, borrowed when it already is.
+#[must_use]
+pub fn cluster_key(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(id.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(id)
+    }
+}
+
 #[must_use]
 pub fn cluster_arn(scope: &Scope, id: &str) -> String {
     format!(

@@ -5,7 +5,7 @@ use super::Env;
 use super::clusters::max_records;
 use super::error::{Error, invalid};
 use super::model::{CreateTagsMessage, DeleteTagsMessage, DescribeTagsMessage, TaggedResources};
-use super::store::{ClusterRecord, Store, cluster_arn};
+use super::store::{ClusterRecord, Store, cluster_arn, cluster_key};
 use super::validate;
 use crate::services::paging;
 
@@ -106,7 +106,7 @@ fn cluster_for<'a>(
     store.purge(env.now, env.settings.cluster_creation_delay);
     store
         .clusters
-        .get_mut(&name.to_ascii_lowercase())
+        .get_mut(&cluster_key(name))
         .filter(|c| c.deleting_since.is_none())
         .ok_or_else(not_found)
 }
