@@ -9,25 +9,12 @@
 mod common;
 
 use aws_sdk_memorydb::Client;
-use aws_sdk_memorydb::types::{AuthenticationMode, InputAuthenticationType};
-use common::{memorydb, memorydb_as, password, server, status};
+use common::{create_password_user, memorydb, memorydb_as, password, server, status};
 
 async fn create_users(client: &Client, names: &[&str]) {
     let pw = password("acl", 16);
     for name in names {
-        client
-            .create_user()
-            .user_name(*name)
-            .authentication_mode(
-                AuthenticationMode::builder()
-                    .r#type(InputAuthenticationType::Password)
-                    .passwords(&pw)
-                    .build(),
-            )
-            .access_string("on ~* +@all")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(client, *name, &pw, "on ~* +@all").await;
     }
 }
 

@@ -11,7 +11,7 @@ mod common;
 use aws_sdk_memorydb::types::{
     AuthenticationMode, AuthenticationType, Filter, InputAuthenticationType, Tag,
 };
-use common::{memorydb, memorydb_as, password, server, status};
+use common::{create_password_user, memorydb, memorydb_as, password, server, status};
 
 fn password_mode(passwords: &[&str]) -> AuthenticationMode {
     let mut mode = AuthenticationMode::builder().r#type(InputAuthenticationType::Password);
@@ -19,23 +19,6 @@ fn password_mode(passwords: &[&str]) -> AuthenticationMode {
         mode = mode.passwords(*p);
     }
     mode.build()
-}
-
-/// Creates a user with one password, as most tests need.
-async fn create_password_user(
-    client: &aws_sdk_memorydb::Client,
-    name: impl Into<String>,
-    pw: &str,
-    access: &str,
-) -> aws_sdk_memorydb::operation::create_user::CreateUserOutput {
-    client
-        .create_user()
-        .user_name(name)
-        .authentication_mode(password_mode(&[pw]))
-        .access_string(access)
-        .send()
-        .await
-        .unwrap()
 }
 
 fn iam_mode() -> AuthenticationMode {

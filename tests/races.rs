@@ -5,7 +5,7 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 
 use aws_sdk_memorydb::types::{AuthenticationMode, InputAuthenticationType};
-use common::{memorydb, server, status};
+use common::{create_password_user, memorydb, server, status};
 
 fn mode() -> AuthenticationMode {
     AuthenticationMode::builder()
@@ -55,14 +55,7 @@ async fn membership_stays_two_way_under_concurrent_acl_updates_and_deletes() {
     let client = memorydb(&server);
     let users: Vec<String> = (0..24).map(|i| format!("m{i:02}")).collect();
     for u in &users {
-        client
-            .create_user()
-            .user_name(u)
-            .authentication_mode(mode())
-            .access_string("on ~*")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&client, u, "race-password-00001", "on ~*").await;
     }
     for a in 0..4 {
         client
@@ -139,14 +132,7 @@ async fn pagination_during_writes_never_repeats_a_user() {
     let client = memorydb(&server);
     let stable: Vec<String> = (0..120).map(|i| format!("s{i:03}")).collect();
     for u in &stable {
-        client
-            .create_user()
-            .user_name(u)
-            .authentication_mode(mode())
-            .access_string("on ~*")
-            .send()
-            .await
-            .unwrap();
+        create_password_user(&client, u, "race-password-00001", "on ~*").await;
     }
     let writer = {
         let client = client.clone();

@@ -44,6 +44,28 @@ pub fn status<E>(error: &SdkError<E, HttpResponse>) -> u16 {
     error.raw_response().map_or(0, |r| r.status().as_u16())
 }
 
+/// Creates a user with one password, as most tests need.
+pub async fn create_password_user(
+    client: &aws_sdk_memorydb::Client,
+    name: impl Into<String>,
+    pw: &str,
+    access: &str,
+) -> aws_sdk_memorydb::operation::create_user::CreateUserOutput {
+    client
+        .create_user()
+        .user_name(name)
+        .authentication_mode(
+            aws_sdk_memorydb::types::AuthenticationMode::builder()
+                .r#type(aws_sdk_memorydb::types::InputAuthenticationType::Password)
+                .passwords(pw)
+                .build(),
+        )
+        .access_string(access)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A password of the given length made of letters and digits.
 pub fn password(tag: &str, len: usize) -> String {
     let mut p = format!("Pw-{tag}-");
