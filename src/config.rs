@@ -21,12 +21,39 @@ pub struct Config {
     pub default_region: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// What the server does with slow, oversized or too many connections.
+    pub limits: NetLimits,
     /// Settings the services read.
     pub services: ServiceSettings,
     /// Where state is kept across restarts; in memory only when absent.
     pub data_dir: Option<PathBuf>,
     /// A JSON list of API calls applied when the state is new.
     pub init_file: Option<PathBuf>,
+}
+
+/// Limits that keep one client from starving the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetLimits {
+    /// Connections served at once; one more is answered `ServiceUnavailable` and closed.
+    pub max_connections: usize,
+    /// Largest header section accepted, in bytes (request line and headers).
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body once its headers are in.
+    pub body_read_timeout: Duration,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        NetLimits {
+            max_connections: 1024,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_mins(1),
+            body_read_timeout: Duration::from_mins(1),
+        }
+    }
 }
 
 /// The IAM identity an access key stands for, as GetClusterCredentialsWithIAM maps it.
@@ -84,6 +111,7 @@ impl Default for Config {
             default_account: DEFAULT_ACCOUNT.to_owned(),
             default_region: DEFAULT_REGION.to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            limits: NetLimits::default(),
             services: ServiceSettings::default(),
             data_dir: None,
             init_file: None,

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use memshift::Config;
-use memshift::config::{IamIdentity, ServiceSettings, parse_duration};
+use memshift::config::{IamIdentity, NetLimits, ServiceSettings, parse_duration};
 
 /// Every environment variable memshift reads; any other `MEMSHIFT_*` is a mistake.
 const KNOWN_ENV: &[&str] = &[
@@ -27,6 +27,10 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_CLUSTER_CREATION_DELAY",
     "MEMSHIFT_IAM_IDENTITIES",
     "MEMSHIFT_MEMORYDB_USER_QUOTA",
+    "MEMSHIFT_MAX_CONNECTIONS",
+    "MEMSHIFT_MAX_HEADER_BYTES",
+    "MEMSHIFT_HEADER_READ_TIMEOUT",
+    "MEMSHIFT_BODY_READ_TIMEOUT",
 ];
 
 #[derive(Debug, Parser)]
@@ -78,6 +82,26 @@ struct Cli {
     /// MemoryDB users a region may hold (AWS's default quota is 2000).
     #[arg(long, env = "MEMSHIFT_MEMORYDB_USER_QUOTA", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     memorydb_user_quota: u32,
+    /// Connections served at once; one more is answered 503 ServiceUnavailable.
+    #[arg(long, env = "MEMSHIFT_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Largest request header section accepted, in bytes.
+    #[arg(long, env = "MEMSHIFT_MAX_HEADER_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1024..=262_144))]
+    max_header_bytes: u32,
+    /// How long a client may take to send a request's headers; an idle keep-alive
+    /// connection is closed after the same time.
+    #[arg(long, env = "MEMSHIFT_HEADER_READ_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    header_read_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    #[arg(long, env = "MEMSHIFT_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    body_read_timeout: Duration,
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        Duration::ZERO => Err(format!("{s:?} must be longer than zero")),
+        d => Ok(d),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +182,12 @@ fn main() -> ExitCode {
             memorydb_user_quota: cli.memorydb_user_quota as usize,
             cluster_creation_delay: cli.cluster_creation_delay,
             iam_identities: cli.iam_identities.into_iter().collect(),
+        },
+        limits: NetLimits {
+            max_connections: cli.max_connections as usize,
+            max_header_bytes: cli.max_header_bytes as usize,
+            header_read_timeout: cli.header_read_timeout,
+            body_read_timeout: cli.body_read_timeout,
         },
         ..Config::default()
     };

@@ -7,19 +7,22 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use futures_util::FutureExt;
+use http_body_util::BodyExt;
+use hyper::body::Body as HttpBody;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Config;
 use crate::protocol::context::{RequestContext, context_from, new_request_id};
@@ -30,11 +33,20 @@ use crate::services::{memorydb, redshift};
 use crate::state::AppState;
 use crate::state::persist::Commit;
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `x-amzn-RequestId`, as HTTP/1.1 sends every header name: in lowercase.
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+/// `x-amzn-ErrorType`.
+static ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+
 /// What the handlers share.
 #[derive(Debug)]
 pub struct Shared {
     pub state: Arc<AppState>,
     pub max_body_bytes: usize,
+    /// Connection, header and timeout limits.
+    pub limits: crate::config::NetLimits,
     /// The init file, read and applied again after a reset.
     pub init_file: Option<std::path::PathBuf>,
 }
@@ -92,33 +104,47 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
     Ok(Arc::new(Shared {
         state: Arc::new(state),
         max_body_bytes: config.max_body_bytes,
+        limits: config.limits.clone(),
         init_file: config.init_file.clone(),
     }))
 }
 
-/// Builds the router over prepared state.
+/// Answers one request: the admin endpoints, or an AWS call. A panic becomes an
+/// `InternalFailure` in the request's protocol.
+pub async fn respond<B>(shared: Arc<Shared>, request: Request<B>) -> Response
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let hint = protocol_hint(request.headers());
+    let answer = async move {
+        match request.uri().path() {
+            "/_memshift/health" | "/_localstack/health" => {
+                health(&shared, request.method(), request.uri())
+            }
+            "/_memshift/reset" => reset(&shared, request.method(), request.uri()).await,
+            _ => handle(&shared, request).await,
+        }
+    };
+    if let Ok(response) = AssertUnwindSafe(answer).catch_unwind().await {
+        response
+    } else {
+        let parts =
+            ProtocolError::Internal("the request could not be completed".to_owned()).parts(hint);
+        error_response(hint, &parts, &new_request_id())
+    }
+}
+
+/// The server as an axum router (every path goes through [`respond`]), for embedding
+/// memshift in another axum application or driving it with `tower::ServiceExt::oneshot`.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/_memshift/health", any(health))
-        .route("/_localstack/health", any(health))
-        .route("/_memshift/reset", any(reset))
-        .fallback(handle)
-        .with_state(shared)
-        .layer(CatchPanicLayer::custom(|_| {
-            let parts = ProtocolError::Internal("the request could not be completed".to_owned())
-                .parts(Protocol::Json);
-            json_error(&parts, &new_request_id())
-        }))
+    Router::new().fallback(move |request: Request| respond(Arc::clone(&shared), request))
 }
 
 /// `GET /_memshift/health` (and `/_localstack/health`): version, uptime, services.
-async fn health(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: axum::http::Uri,
-) -> Response {
+fn health(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return admin_no_route(&method, &uri);
+        return admin_no_route(method, uri);
     }
     let state = &shared.state;
     let body = serde_json::json!({
@@ -138,13 +164,9 @@ async fn health(
 
 /// `POST /_memshift/reset`: every account and region back to the built-in state, on disk
 /// too, then the init file again.
-async fn reset(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: axum::http::Uri,
-) -> Response {
+async fn reset(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
     if method != Method::POST {
-        return admin_no_route(&method, &uri);
+        return admin_no_route(method, uri);
     }
     let result = match shared.state.reset().await {
         Ok(()) => match &shared.init_file {
@@ -191,9 +213,12 @@ struct Outcome {
     result: Result<Vec<u8>, Failure>,
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let shared = &*shared;
-    let started = Instant::now();
+async fn handle<B>(shared: &Shared, request: Request<B>) -> Response
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = request.into_parts();
     let presigned = parts
         .uri
@@ -207,6 +232,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         shared.state.defaults(),
     );
     let hint = protocol_hint(&parts.headers);
+    let limits = &shared.limits;
     let mut outcome = if parts.uri.path() != "/"
         || !(parts.method == Method::POST || parts.method == Method::GET)
     {
@@ -217,10 +243,28 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 path: parts.uri.path().to_owned(),
             },
         )
+    } else if header_bytes(&parts) > limits.max_header_bytes {
+        Outcome::failed(
+            hint,
+            ProtocolError::HeadersTooLarge(limits.max_header_bytes),
+        )
     } else {
-        match read_body(body, &parts.headers, shared.max_body_bytes).await {
-            Err(e) => Outcome::failed(hint, e),
-            Ok(bytes) => {
+        let read = read_body(body, &parts.headers, shared.max_body_bytes);
+        let mut read = std::pin::pin!(read);
+        // Most bodies are in hand with their headers; only a body still on its way is
+        // raced against the timeout (which costs a timer).
+        let ready = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+        let read = match ready {
+            Poll::Ready(result) => Ok(result),
+            Poll::Pending => tokio::time::timeout(limits.body_read_timeout, read).await,
+        };
+        match read {
+            Err(_) => Outcome::failed(
+                hint,
+                ProtocolError::RequestTimeout(limits.body_read_timeout.as_secs()),
+            ),
+            Ok(Err(e)) => Outcome::failed(hint, e),
+            Ok(Ok(bytes)) => {
                 let detected = detect(&parts.method, &parts.headers, parts.uri.query(), &bytes);
                 let mut commit = Commit::default();
                 let mut outcome = dispatch(&shared.state, &ctx, detected, &bytes, &mut commit);
@@ -244,7 +288,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         service,
         operation = %operation,
         status = response.status().as_u16(),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        micros = started.map_or(0, |t| u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)),
         "request"
     );
     response
@@ -259,6 +303,16 @@ impl Outcome {
             result: Err(error.into()),
         }
     }
+}
+
+/// The size of a request's header section as it came on the wire: request line, and
+/// each header's name, value and separators.
+fn header_bytes(parts: &axum::http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    let line = parts.method.as_str().len() + target + 12;
+    parts.headers.iter().fold(line, |n, (name, value)| {
+        n + name.as_str().len() + value.len() + 4
+    })
 }
 
 fn dispatch(
@@ -310,11 +364,15 @@ fn dispatch(
 
 /// Reads the whole body, refusing more than `limit` bytes before reading them when the
 /// request says its length.
-async fn read_body(
-    body: Body,
+async fn read_body<B>(
+    body: B,
     headers: &axum::http::HeaderMap,
     limit: usize,
-) -> Result<Bytes, ProtocolError> {
+) -> Result<Bytes, ProtocolError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -322,15 +380,17 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ProtocolError::PayloadTooLarge(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
-        if too_large {
-            ProtocolError::PayloadTooLarge(limit)
-        } else {
-            ProtocolError::Serialization("The request body could not be read.".to_owned())
-        }
-    })
+    let collected = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ProtocolError::PayloadTooLarge(limit)
+            } else {
+                ProtocolError::Serialization("The request body could not be read.".to_owned())
+            }
+        })?;
+    Ok(collected.to_bytes())
 }
 
 fn encode(outcome: Outcome, ctx: &RequestContext) -> Response {
@@ -341,13 +401,20 @@ fn encode(outcome: Outcome, ctx: &RequestContext) -> Response {
         (Ok(body), Protocol::Query) => {
             with_headers(StatusCode::OK, query::CONTENT_TYPE, body, &ctx.request_id)
         }
-        (Err(failure), Protocol::Json) => {
-            json_error(&failure.parts(Protocol::Json), &ctx.request_id)
+        (Err(failure), protocol) => {
+            error_response(protocol, &failure.parts(protocol), &ctx.request_id)
         }
-        (Err(failure), Protocol::Query) => {
-            let parts = failure.parts(Protocol::Query);
-            let body = query::encode_error(&parts, &ctx.request_id, query::REDSHIFT_NAMESPACE);
-            with_headers(parts.status, query::CONTENT_TYPE, body, &ctx.request_id)
+    }
+}
+
+/// An error answer in the given protocol.
+#[must_use]
+pub fn error_response(protocol: Protocol, parts: &ErrorParts, request_id: &str) -> Response {
+    match protocol {
+        Protocol::Json => json_error(parts, request_id),
+        Protocol::Query => {
+            let body = query::encode_error(parts, request_id, query::REDSHIFT_NAMESPACE);
+            with_headers(parts.status, query::CONTENT_TYPE, body, request_id)
         }
     }
 }
@@ -361,7 +428,7 @@ fn json_error(parts: &ErrorParts, request_id: &str) -> Response {
     );
     response
         .headers_mut()
-        .insert("x-amzn-ErrorType", HeaderValue::from_static(parts.code));
+        .insert(ERROR_TYPE.clone(), HeaderValue::from_static(parts.code));
     response
 }
 
@@ -375,7 +442,7 @@ fn with_headers(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-RequestId", id);
+        headers.insert(REQUEST_ID.clone(), id);
     }
     response
 }
@@ -445,9 +512,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = Arc::clone(&shared.state);
-    let result = axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = shared.limits.clone();
+    let result = crate::net::serve(listener, shared, &limits, shutdown).await;
     state.flush().await;
     state.close();
     result

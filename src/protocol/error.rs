@@ -76,6 +76,15 @@ pub enum ProtocolError {
     /// The body is larger than the server accepts.
     #[error("Request body of more than {0} bytes is not accepted.")]
     PayloadTooLarge(usize),
+    /// The request's header section is larger than the server accepts.
+    #[error("Request headers of more than {0} bytes are not accepted.")]
+    HeadersTooLarge(usize),
+    /// The body did not arrive within the time the server waits for it.
+    #[error("The request body was not received within {0} seconds.")]
+    RequestTimeout(u64),
+    /// The server holds as many connections as it accepts.
+    #[error("The server holds its maximum of {0} connections; retry shortly.")]
+    TooManyConnections(usize),
     /// Neither an `X-Amz-Target` header nor an `Action` parameter.
     #[error(
         "Unrecognized request: expected an X-Amz-Target header (AWS JSON 1.1) or a form body with an Action parameter (AWS Query)."
@@ -136,6 +145,14 @@ impl ProtocolError {
             ),
             ProtocolError::PayloadTooLarge(_) => {
                 ("RequestEntityTooLarge", StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            ProtocolError::HeadersTooLarge(_) => (
+                "RequestHeaderFieldsTooLarge",
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ),
+            ProtocolError::RequestTimeout(_) => ("RequestTimeout", StatusCode::REQUEST_TIMEOUT),
+            ProtocolError::TooManyConnections(_) => {
+                ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE)
             }
             ProtocolError::NotImplemented { .. } => ("NotImplemented", StatusCode::BAD_REQUEST),
             ProtocolError::NoRoute { .. } => (

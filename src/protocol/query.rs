@@ -128,7 +128,7 @@ impl Xml {
         self.buf.push(b'<');
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b" xmlns=\"");
-        self.buf.extend_from_slice(escape(namespace).as_bytes());
+        self.escaped(namespace);
         self.buf.extend_from_slice(b"\">");
     }
 
@@ -148,8 +148,22 @@ impl Xml {
     /// `<name>text</name>`, escaped.
     pub fn text(&mut self, name: &str, text: &str) {
         self.open(name);
-        self.buf.extend_from_slice(escape(text).as_bytes());
+        self.escaped(text);
         self.close(name);
+    }
+
+    /// Text with `<`, `>`, `&`, `'` and `"` escaped; most text has none of them and is
+    /// copied as it is.
+    fn escaped(&mut self, text: &str) {
+        // A fold without early exit, so the compiler scans many bytes at once.
+        let special = text.bytes().fold(false, |found, b| {
+            found | matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"')
+        });
+        if special {
+            self.buf.extend_from_slice(escape(text).as_bytes());
+        } else {
+            self.buf.extend_from_slice(text.as_bytes());
+        }
     }
 
     pub fn opt_text(&mut self, name: &str, text: Option<&str>) {

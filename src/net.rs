@@ -1,0 +1,162 @@
+//! The accept loop: HTTP/1.1 connections served by hyper, under limits that keep one
+//! client from starving the others.
+//!
+//! - At most `max_connections` connections are served at once. One more gets a
+//!   `503 ServiceUnavailable` in the protocol its request speaks, and is closed; past a
+//!   few dozen of those at once, extra connections are closed unanswered.
+//! - A client has `header_read_timeout` to send a request's headers (an idle keep-alive
+//!   connection is closed after the same time); the body has its own timeout, enforced
+//!   where it is read.
+//! - Header sections above hyper's buffer are refused by hyper itself (`431`); the
+//!   handler answers smaller but still oversized ones in the request's protocol.
+//!
+//! On shutdown the loop stops accepting, asks every connection to finish the request it
+//! is serving and close, and waits for them.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::FutureExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::NetLimits;
+use crate::protocol::context::new_request_id;
+use crate::protocol::error::ProtocolError;
+use crate::protocol::protocol_hint;
+use crate::server::Shared;
+
+/// Connections answered `ServiceUnavailable` at once; more than that are closed at once.
+const REFUSALS_AT_ONCE: usize = 64;
+/// How long a refused connection has to send its request before it is closed unanswered.
+const REFUSAL_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// hyper's read buffer, and so the largest header section it parses at all.
+const HYPER_MAX_BUF: usize = 256 * 1024;
+/// Headers hyper parses; the handler's byte limit is the one that matters.
+const HYPER_MAX_HEADERS: usize = 512;
+
+/// Serves `app` on `listener` until `shutdown` completes, then waits for the connections
+/// to finish what they are serving.
+///
+/// # Errors
+/// Never at present: accept errors (a full file table, say) are logged and retried.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    limits: &NetLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
+    let (stop, stopping) = watch::channel(false);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(HYPER_MAX_BUF)
+        .max_headers(HYPER_MAX_HEADERS);
+    let builder = Arc::new(builder);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset while queued: wait a
+                    // moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        // Answers go out whole in one write; do not hold them back for more.
+        let _ = stream.set_nodelay(true);
+        if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+            let builder = Arc::clone(&builder);
+            let shared = Arc::clone(&shared);
+            let stopping = stopping.clone();
+            tokio::spawn(async move {
+                serve_connection(&builder, stream, shared, stopping).await;
+                drop(permit);
+            });
+        } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+            tracing::warn!(
+                max = limits.max_connections,
+                "connection limit reached; refusing a connection"
+            );
+            let max = limits.max_connections;
+            tokio::spawn(async move {
+                refuse(stream, max).await;
+                drop(permit);
+            });
+        } else {
+            drop(stream);
+        }
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    // Every connection holds a permit until it ends.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = permits.acquire_many(all).await;
+    Ok(())
+}
+
+async fn serve_connection(
+    builder: &hyper::server::conn::http1::Builder,
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        crate::server::respond(Arc::clone(&shared), request).map(Ok::<_, Infallible>)
+    });
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            return;
+        }
+        _ = stopping.wait_for(|s| *s) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Answers one request on a connection over the limit with `ServiceUnavailable`, in the
+/// protocol the request speaks, and closes it.
+async fn refuse(stream: TcpStream, max: usize) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(REFUSAL_READ_TIMEOUT)
+        .keep_alive(false);
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| async move {
+        let protocol = protocol_hint(request.headers());
+        let parts = ProtocolError::TooManyConnections(max).parts(protocol);
+        let mut response: Response =
+            crate::server::error_response(protocol, &parts, &new_request_id());
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            "close".parse().expect("a valid header"),
+        );
+        Ok::<_, Infallible>(response)
+    });
+    let _ = tokio::time::timeout(
+        REFUSAL_READ_TIMEOUT * 2,
+        builder.serve_connection(TokioIo::new(stream), service),
+    )
+    .await;
+}
