@@ -23,6 +23,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// What the server does with slow, oversized or too many connections.
     pub limits: NetLimits,
+    /// Access keys with their secrets, accounts and IAM identities (a JSON file).
+    pub credentials_file: Option<PathBuf>,
+    /// Refuse AWS requests that are not signed with SigV4 by a key of the credentials file.
+    pub verify_sigv4: bool,
     /// Settings the services read.
     pub services: ServiceSettings,
     /// Where state is kept across restarts; in memory only when absent.
@@ -112,6 +116,8 @@ impl Default for Config {
             default_region: DEFAULT_REGION.to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             limits: NetLimits::default(),
+            credentials_file: None,
+            verify_sigv4: false,
             services: ServiceSettings::default(),
             data_dir: None,
             init_file: None,

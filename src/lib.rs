@@ -11,6 +11,7 @@ pub mod secret;
 pub mod seed;
 pub mod server;
 pub mod services;
+pub mod sigv4;
 pub mod state;
 
 pub use config::Config;

@@ -31,6 +31,8 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_MAX_HEADER_BYTES",
     "MEMSHIFT_HEADER_READ_TIMEOUT",
     "MEMSHIFT_BODY_READ_TIMEOUT",
+    "MEMSHIFT_CREDENTIALS_FILE",
+    "MEMSHIFT_VERIFY_SIGV4",
 ];
 
 #[derive(Debug, Parser)]
@@ -95,6 +97,13 @@ struct Cli {
     /// How long a client may take to send a request's body.
     #[arg(long, env = "MEMSHIFT_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     body_read_timeout: Duration,
+    /// JSON list of access keys: `{"access_key_id", "secret_access_key", "account"?,
+    /// "user"? | "role"?}`. Gives each key its account and IAM identity.
+    #[arg(long, env = "MEMSHIFT_CREDENTIALS_FILE")]
+    credentials_file: Option<PathBuf>,
+    /// Refuse AWS requests not signed (SigV4) by a key of the credentials file.
+    #[arg(long, env = "MEMSHIFT_VERIFY_SIGV4", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    verify_sigv4: bool,
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
@@ -183,6 +192,8 @@ fn main() -> ExitCode {
             cluster_creation_delay: cli.cluster_creation_delay,
             iam_identities: cli.iam_identities.into_iter().collect(),
         },
+        credentials_file: cli.credentials_file,
+        verify_sigv4: cli.verify_sigv4,
         limits: NetLimits {
             max_connections: cli.max_connections as usize,
             max_header_bytes: cli.max_header_bytes as usize,

@@ -4,9 +4,10 @@
 //! - At most `max_connections` connections are served at once. One more gets a
 //!   `503 ServiceUnavailable` in the protocol its request speaks, and is closed; past a
 //!   few dozen of those at once, extra connections are closed unanswered.
-//! - A client has `header_read_timeout` to send a request's headers (an idle keep-alive
-//!   connection is closed after the same time); the body has its own timeout, enforced
-//!   where it is read.
+//! - A connection that completes no request's headers for `header_read_timeout` (up to
+//!   a quarter more) while nothing is being served for it is closed: a stalled client, or
+//!   an idle keep-alive connection. The body has its own timeout, enforced where it is
+//!   read.
 //! - Header sections above hyper's buffer are refused by hyper itself (`431`); the
 //!   handler answers smaller but still oversized ones in the request's protocol.
 //!
@@ -16,6 +17,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -56,12 +58,13 @@ pub async fn serve(
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let (stop, stopping) = watch::channel(false);
     let mut builder = hyper::server::conn::http1::Builder::new();
+    // Header read time is watched per connection (see `stalled`), not by hyper's timer.
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(None)
         .max_buf_size(HYPER_MAX_BUF)
         .max_headers(HYPER_MAX_HEADERS);
     let builder = Arc::new(builder);
+    let header_read_timeout = limits.header_read_timeout;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -84,7 +87,7 @@ pub async fn serve(
             let shared = Arc::clone(&shared);
             let stopping = stopping.clone();
             tokio::spawn(async move {
-                serve_connection(&builder, stream, shared, stopping).await;
+                serve_connection(&builder, stream, shared, header_read_timeout, stopping).await;
                 drop(permit);
             });
         } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
@@ -109,14 +112,30 @@ pub async fn serve(
     Ok(())
 }
 
+/// What a connection's watchdog sees: requests begun, and whether one is being served.
+#[derive(Default)]
+struct Activity {
+    requests: AtomicU64,
+    busy: AtomicBool,
+}
+
 async fn serve_connection(
     builder: &hyper::server::conn::http1::Builder,
     stream: TcpStream,
     shared: Arc<Shared>,
+    header_read_timeout: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
+    let activity = Arc::new(Activity::default());
+    let seen = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        crate::server::respond(Arc::clone(&shared), request).map(Ok::<_, Infallible>)
+        seen.requests.fetch_add(1, Ordering::Relaxed);
+        seen.busy.store(true, Ordering::Relaxed);
+        let done = Arc::clone(&seen);
+        crate::server::respond(Arc::clone(&shared), request).map(move |response| {
+            done.busy.store(false, Ordering::Relaxed);
+            Ok::<_, Infallible>(response)
+        })
     });
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     let mut connection = std::pin::pin!(connection);
@@ -127,11 +146,38 @@ async fn serve_connection(
             }
             return;
         }
+        () = stalled(&activity, header_read_timeout) => {
+            tracing::debug!("closing a connection that sent no whole request in time");
+            return;
+        }
         _ = stopping.wait_for(|s| *s) => {}
     }
     connection.as_mut().graceful_shutdown();
     if let Err(e) = connection.await {
         tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Completes once the connection has gone `timeout` (up to a quarter more) without a
+/// new request's headers while no request was being served: a client stalled in its
+/// headers, or an idle keep-alive connection. A watchdog ticking a few times a timeout
+/// costs nothing per request, unlike a timer armed for each one.
+async fn stalled(activity: &Activity, timeout: Duration) {
+    let tick = timeout / 4;
+    let mut last = activity.requests.load(Ordering::Relaxed);
+    let mut quiet = 0;
+    loop {
+        tokio::time::sleep(tick).await;
+        let now = activity.requests.load(Ordering::Relaxed);
+        if now != last || activity.busy.load(Ordering::Relaxed) {
+            last = now;
+            quiet = 0;
+        } else {
+            quiet += 1;
+            if quiet >= 4 {
+                return;
+            }
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
 use crate::seed;
 use crate::services::{memorydb, redshift};
+use crate::sigv4::{self, AuthError, Keys, Signed};
 use crate::state::AppState;
 use crate::state::persist::Commit;
 
@@ -47,6 +48,10 @@ pub struct Shared {
     pub max_body_bytes: usize,
     /// Connection, header and timeout limits.
     pub limits: crate::config::NetLimits,
+    /// The access keys of the credentials file (none without one).
+    pub keys: Keys,
+    /// Whether every AWS request must carry a valid SigV4 signature by one of `keys`.
+    pub verify_sigv4: bool,
     /// The init file, read and applied again after a reset.
     pub init_file: Option<std::path::PathBuf>,
 }
@@ -57,14 +62,29 @@ pub struct Shared {
 /// # Errors
 /// A message naming the setting, file or init entry that stopped start-up.
 pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
+    let keys = match &config.credentials_file {
+        Some(path) => Keys::load(path, &config.default_account)?,
+        None => Keys::default(),
+    };
+    if config.verify_sigv4 && keys.is_empty() {
+        return Err(
+            "--verify-sigv4 needs a --credentials-file with at least one access key".to_owned(),
+        );
+    }
+    // The file's IAM users and roles, unless --iam-identity maps the key already.
+    let mut services = config.services.clone();
+    for key in keys.iter() {
+        if let Some(identity) = &key.identity {
+            services
+                .iam_identities
+                .entry(key.access_key_id.clone())
+                .or_insert_with(|| identity.clone());
+        }
+    }
     let (state, fresh) = match &config.data_dir {
-        None => (
-            AppState::new(config.default_scope(), config.services.clone()),
-            true,
-        ),
+        None => (AppState::new(config.default_scope(), services), true),
         Some(dir) => {
-            let (state, recovery) =
-                AppState::durable(config.default_scope(), config.services.clone(), dir)?;
+            let (state, recovery) = AppState::durable(config.default_scope(), services, dir)?;
             for (file, offset, bytes, kept) in &recovery.damage {
                 tracing::warn!(
                     file,
@@ -105,6 +125,8 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
         state: Arc::new(state),
         max_body_bytes: config.max_body_bytes,
         limits: config.limits.clone(),
+        keys,
+        verify_sigv4: config.verify_sigv4,
         init_file: config.init_file.clone(),
     }))
 }
@@ -226,11 +248,19 @@ where
         .and_then(|q| query::parse_form(q.as_bytes()).ok())
         .and_then(|params| params.into_iter().find(|(k, _)| k == "X-Amz-Credential"))
         .map(|(_, v)| v);
-    let ctx = context_from(
+    let mut ctx = context_from(
         &parts.headers,
         presigned.as_deref(),
         shared.state.defaults(),
     );
+    // A key of the credentials file belongs to the account the file gives it.
+    if let Some(key) = ctx
+        .access_key_id
+        .as_deref()
+        .and_then(|id| shared.keys.get(id))
+    {
+        ctx.scope.account.clone_from(&key.account);
+    }
     let hint = protocol_hint(&parts.headers);
     let limits = &shared.limits;
     let mut outcome = if parts.uri.path() != "/"
@@ -264,6 +294,17 @@ where
                 ProtocolError::RequestTimeout(limits.body_read_timeout.as_secs()),
             ),
             Ok(Err(e)) => Outcome::failed(hint, e),
+            Ok(Ok(bytes))
+                if shared.verify_sigv4
+                    && let Err(e) = check_signature(&shared.keys, &parts, &bytes) =>
+            {
+                Outcome {
+                    protocol: hint,
+                    service: "-",
+                    operation: "-".to_owned(),
+                    result: Err(Failure::Service(e.parts(hint))),
+                }
+            }
             Ok(Ok(bytes)) => {
                 let detected = detect(&parts.method, &parts.headers, parts.uri.query(), &bytes);
                 let mut commit = Commit::default();
@@ -303,6 +344,30 @@ impl Outcome {
             result: Err(error.into()),
         }
     }
+}
+
+/// Checks the request's SigV4 signature against the credentials file, with the real
+/// clock (moving memshift's clock for tests does not make signatures stale).
+fn check_signature(
+    keys: &Keys,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> Result<(), AuthError> {
+    let services: &[&str] = if parts.headers.contains_key("x-amz-target") {
+        &[memorydb::SIGNING_NAME]
+    } else if protocol_hint(&parts.headers) == Protocol::Query {
+        &[redshift::SIGNING_NAME]
+    } else {
+        &[memorydb::SIGNING_NAME, redshift::SIGNING_NAME]
+    };
+    let request = Signed {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body,
+    };
+    sigv4::verify(&request, keys, services, chrono::Utc::now()).map(drop)
 }
 
 /// The size of a request's header section as it came on the wire: request line, and

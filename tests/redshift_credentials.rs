@@ -15,15 +15,7 @@ use common::{redshift, redshift_as, redshift_status as status, server, server_wi
 use memshift::config::IamIdentity;
 
 async fn cluster(client: &Client, id: &str) {
-    client
-        .create_cluster()
-        .cluster_identifier(id)
-        .node_type("dc2.large")
-        .master_username("admin")
-        .master_user_password("Sup3rSecret")
-        .send()
-        .await
-        .unwrap();
+    common::try_create_cluster(client, id).await.unwrap();
 }
 
 fn seconds_from_now(t: &aws_sdk_redshift::primitives::DateTime) -> i64 {

@@ -112,3 +112,23 @@ pub async fn server_with(change: impl FnOnce(&mut Config)) -> Server {
     change(&mut config);
     memshift::start(&config).await.expect("server starts")
 }
+
+/// CreateCluster with the settings every test uses.
+pub async fn try_create_cluster(
+    client: &aws_sdk_redshift::Client,
+    id: &str,
+) -> Result<
+    aws_sdk_redshift::operation::create_cluster::CreateClusterOutput,
+    aws_sdk_redshift::error::SdkError<
+        aws_sdk_redshift::operation::create_cluster::CreateClusterError,
+    >,
+> {
+    client
+        .create_cluster()
+        .cluster_identifier(id)
+        .node_type("dc2.large")
+        .master_username("admin")
+        .master_user_password("Sup3rSecret")
+        .send()
+        .await
+}

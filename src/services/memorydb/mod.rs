@@ -32,6 +32,8 @@ pub use store::Store;
 /// The `X-Amz-Target` prefix of MemoryDB.
 pub const TARGET_PREFIX: &str = "AmazonMemoryDB";
 pub const SERVICE_NAME: &str = "MemoryDB";
+/// The name requests are signed for (the service of the SigV4 credential scope).
+pub const SIGNING_NAME: &str = "memorydb";
 
 /// Every operation of the MemoryDB model (`memorydb/2021-01-01`).
 pub const OPERATIONS: &[&str] = &[

@@ -36,6 +36,8 @@ pub use error::Error;
 pub use store::Store;
 
 pub const SERVICE_NAME: &str = "Redshift";
+/// The name requests are signed for (the service of the SigV4 credential scope).
+pub const SIGNING_NAME: &str = "redshift";
 
 /// What an operation knows besides its input: where, when, who, and the settings.
 pub struct Env<'a> {
