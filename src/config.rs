@@ -75,6 +75,7 @@ impl Default for ServiceSettings {
             memorydb_user_quota: crate::services::memorydb::store::MAX_USERS,
             cluster_creation_delay: Duration::ZERO,
             iam_identities: HashMap::new(),
+            redis_server: None,
         }
     }
 }
@@ -105,6 +106,9 @@ pub struct ServiceSettings {
     /// Access key id -> IAM identity, for GetClusterCredentialsWithIAM. Keys not listed
     /// map to `IAM:<access key id>`.
     pub iam_identities: HashMap<String, IamIdentity>,
+    /// The Redis server binary MemoryDB clusters run; `redis-server` or
+    /// `valkey-server` on `PATH` when not given.
+    pub redis_server: Option<PathBuf>,
 }
 
 impl Default for Config {

@@ -5,6 +5,7 @@
 //! serve it in-process; [`server::start`] binds and serves it in the background.
 
 pub mod config;
+pub mod engines;
 pub mod net;
 pub mod protocol;
 pub mod secret;

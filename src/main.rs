@@ -33,6 +33,7 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_BODY_READ_TIMEOUT",
     "MEMSHIFT_CREDENTIALS_FILE",
     "MEMSHIFT_VERIFY_SIGV4",
+    "MEMSHIFT_REDIS_SERVER",
 ];
 
 #[derive(Debug, Parser)]
@@ -97,6 +98,10 @@ struct Cli {
     /// How long a client may take to send a request's body.
     #[arg(long, env = "MEMSHIFT_BODY_READ_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     body_read_timeout: Duration,
+    /// The Redis server binary MemoryDB clusters run (default: `redis-server` or
+    /// `valkey-server` on PATH; without one, clusters are control-plane only).
+    #[arg(long, env = "MEMSHIFT_REDIS_SERVER")]
+    redis_server: Option<PathBuf>,
     /// JSON list of access keys: `{"access_key_id", "secret_access_key", "account"?,
     /// "user"? | "role"?}`. Gives each key its account and IAM identity.
     #[arg(long, env = "MEMSHIFT_CREDENTIALS_FILE")]
@@ -191,6 +196,7 @@ fn main() -> ExitCode {
             memorydb_user_quota: cli.memorydb_user_quota as usize,
             cluster_creation_delay: cli.cluster_creation_delay,
             iam_identities: cli.iam_identities.into_iter().collect(),
+            redis_server: cli.redis_server,
         },
         credentials_file: cli.credentials_file,
         verify_sigv4: cli.verify_sigv4,
@@ -250,6 +256,13 @@ async fn run(config: Config) -> ExitCode {
     };
     match listener.local_addr() {
         Ok(addr) => {
+            if let Some(path) = shared.state.redis.binary() {
+                tracing::info!(redis_server = %path.display(), "MemoryDB clusters run a real Redis server each");
+            } else {
+                tracing::info!(
+                    "no redis-server or valkey-server found: MemoryDB clusters are control-plane only"
+                );
+            }
             tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), durable = config.data_dir.is_some(), "memshift listening");
         }
         Err(e) => tracing::warn!(error = %e, "memshift listening on an unknown address"),

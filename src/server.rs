@@ -121,6 +121,10 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
         );
     }
     drop(init);
+    // Clusters recovered from the data directory get their servers back.
+    for scope in state.scopes() {
+        memorydb::reconcile(&state, &scope).await;
+    }
     Ok(Arc::new(Shared {
         state: Arc::new(state),
         max_body_bytes: config.max_body_bytes,
@@ -174,6 +178,12 @@ fn health(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.uptime().as_secs_f64(),
         "services": {"memorydb": "running", "redshift": "running"},
+        "engines": {
+            "redis": state.redis.binary().map_or_else(
+                || "control-plane only: no redis-server found".to_owned(),
+                |p| p.display().to_string(),
+            ),
+        },
         "persistence": if state.is_durable() { "data-dir" } else { "memory" },
     });
     (
@@ -315,6 +325,9 @@ where
                         "the change could not be made durable: {e}"
                     ))
                     .into());
+                } else if outcome.service == memorydb::SERVICE_NAME && outcome.result.is_ok() {
+                    // Clusters' Redis servers follow the change before it is answered.
+                    memorydb::reconcile_after(&shared.state, &ctx.scope, &outcome.operation).await;
                 }
                 outcome
             }
@@ -579,6 +592,7 @@ pub async fn serve(
     let state = Arc::clone(&shared.state);
     let limits = shared.limits.clone();
     let result = crate::net::serve(listener, shared, &limits, shutdown).await;
+    state.redis.stop_all().await;
     state.flush().await;
     state.close();
     result

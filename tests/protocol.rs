@@ -132,7 +132,7 @@ async fn unknown_and_unimplemented_operations() {
     .await;
     assert_json_error(&a, 400, "UnknownOperationException");
 
-    for op in ["CreateCluster", "DescribeSnapshots", "FailoverShard"] {
+    for op in ["CreateSnapshot", "DescribeSnapshots", "FailoverShard"] {
         let a = memorydb(&url, op, "{}").await;
         assert_json_error(&a, 400, "NotImplemented");
         assert!(a.body.contains(op), "{}", a.body);

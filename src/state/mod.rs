@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ServiceSettings;
 use crate::protocol::context::Scope;
-use crate::services::memorydb::store::{AclRecord, UserRecord};
+use crate::services::memorydb::store::{
+    AclRecord, ClusterRecord as MemorydbClusterRecord, UserRecord,
+};
 use crate::services::redshift::store::ClusterRecord;
 use crate::services::{memorydb, redshift};
 use persist::{Commit, Entry, Recovery, Wal};
@@ -47,6 +49,10 @@ pub enum Change {
         name: String,
         record: Option<Box<ClusterRecord>>,
     },
+    MemorydbCluster {
+        name: String,
+        record: Option<Box<MemorydbClusterRecord>>,
+    },
 }
 
 /// A region's records, as a snapshot holds them.
@@ -57,6 +63,8 @@ pub struct RegionSnapshot {
     pub users: Vec<UserRecord>,
     pub acls: Vec<AclRecord>,
     pub clusters: Vec<ClusterRecord>,
+    #[serde(default)]
+    pub memorydb_clusters: Vec<MemorydbClusterRecord>,
 }
 
 impl RegionState {
@@ -69,6 +77,7 @@ impl RegionState {
     fn set_tracking(&mut self, on: bool) {
         self.memorydb.users.set_tracking(on);
         self.memorydb.acls.set_tracking(on);
+        self.memorydb.clusters.set_tracking(on);
         self.redshift.clusters.set_tracking(on);
     }
 
@@ -87,6 +96,12 @@ impl RegionState {
                 record: record.cloned().map(Box::new),
             });
         }
+        for (name, record) in self.memorydb.clusters.take_written() {
+            changes.push(Change::MemorydbCluster {
+                name,
+                record: record.cloned().map(Box::new),
+            });
+        }
         for (name, record) in self.redshift.clusters.take_written() {
             changes.push(Change::Cluster {
                 name,
@@ -99,6 +114,7 @@ impl RegionState {
     fn forget_changes(&mut self) {
         self.memorydb.users.forget_written();
         self.memorydb.acls.forget_written();
+        self.memorydb.clusters.forget_written();
         self.redshift.clusters.forget_written();
     }
 
@@ -108,6 +124,9 @@ impl RegionState {
             Change::Acl { name, record } => self.memorydb.acls.restore(name, record.map(|r| *r)),
             Change::Cluster { name, record } => {
                 self.redshift.clusters.restore(name, record.map(|r| *r));
+            }
+            Change::MemorydbCluster { name, record } => {
+                self.memorydb.clusters.restore(name, record.map(|r| *r));
             }
         }
     }
@@ -183,6 +202,11 @@ impl Regions {
             .into_iter()
             .map(|a| (a.name.clone(), a))
             .collect();
+        region.memorydb.clusters = snapshot
+            .memorydb_clusters
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect();
         region.redshift.clusters = snapshot
             .clusters
             .into_iter()
@@ -239,6 +263,7 @@ impl Regions {
                     users: r.memorydb.users.values().cloned().collect(),
                     acls: r.memorydb.acls.values().cloned().collect(),
                     clusters: r.redshift.clusters.values().cloned().collect(),
+                    memorydb_clusters: r.memorydb.clusters.values().cloned().collect(),
                 }
             })
             .collect();
@@ -256,6 +281,8 @@ pub struct AppState {
     started: Instant,
     regions: Arc<Regions>,
     wal: Option<Wal>,
+    /// The Redis servers behind MemoryDB clusters.
+    pub redis: crate::engines::redis::Redis,
 }
 
 impl AppState {
@@ -264,6 +291,7 @@ impl AppState {
     pub fn new(defaults: Scope, settings: ServiceSettings) -> Self {
         AppState {
             defaults,
+            redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
             settings,
             clock: Clock::default(),
             started: Instant::now(),
@@ -286,6 +314,7 @@ impl AppState {
         Ok((
             AppState {
                 defaults,
+                redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
                 settings,
                 clock: Clock::default(),
                 started: Instant::now(),
@@ -300,6 +329,23 @@ impl AppState {
     #[must_use]
     pub fn defaults(&self) -> &Scope {
         &self.defaults
+    }
+
+    /// Reads a region under its lock.
+    pub fn read<T>(&self, scope: &Scope, f: impl FnOnce(&RegionState) -> T) -> T {
+        self.regions.with(scope, |region| f(region))
+    }
+
+    /// Every account and region that holds state.
+    #[must_use]
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.regions
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     #[must_use]

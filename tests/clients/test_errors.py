@@ -151,10 +151,10 @@ def test_client_error_carries_code_message_and_request_id(memorydb):
 @pytest.mark.parametrize(
     ("operation", "params"),
     [
-    ("describe_clusters", {}),
     ("describe_snapshots", {}),
     ("describe_engine_versions", {}),
-    ("create_cluster", {"ClusterName": "c1", "NodeType": "db.t4g.small", "ACLName": "open-access"}),
+    ("create_snapshot", {"ClusterName": "c1", "SnapshotName": "s1"}),
+    ("failover_shard", {"ClusterName": "c1", "ShardName": "0001"}),
     ],
 )
 def test_unimplemented_operations_answer_not_implemented(memorydb, operation, params):

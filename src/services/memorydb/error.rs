@@ -37,6 +37,8 @@ pub enum Error {
     TagQuotaPerResourceExceeded(usize),
     #[error("Cluster {0} not found.")]
     ClusterNotFound(String),
+    #[error("Cluster {0} already exists.")]
+    ClusterAlreadyExists(String),
     #[error("Snapshot {0} not found.")]
     SnapshotNotFound(String),
     #[error("Subnet group {0} not found.")]
@@ -68,6 +70,7 @@ impl ServiceError for Error {
             Error::TagNotFound(_) => "TagNotFoundFault",
             Error::TagQuotaPerResourceExceeded(_) => "TagQuotaPerResourceExceeded",
             Error::ClusterNotFound(_) => "ClusterNotFoundFault",
+            Error::ClusterAlreadyExists(_) => "ClusterAlreadyExistsFault",
             Error::SnapshotNotFound(_) => "SnapshotNotFoundFault",
             Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
             Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
@@ -88,6 +91,7 @@ impl ServiceError for Error {
             | Error::ParameterGroupNotFound(_)
             | Error::MultiRegionClusterNotFound(_) => StatusCode::NOT_FOUND,
             Error::UserAlreadyExists(_)
+            | Error::ClusterAlreadyExists(_)
             | Error::UserQuotaExceeded(_)
             | Error::DuplicateUserName(_)
             | Error::InvalidUserState(_)

@@ -11,6 +11,7 @@
 
 pub mod access_string;
 pub mod acls;
+pub mod clusters;
 pub mod error;
 pub mod model;
 pub mod store;
@@ -123,6 +124,10 @@ pub fn call(
         "DeleteACL" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
             acls::delete(s, sc, &i)
         }),
+        "CreateCluster" => exec_clusters(state, ctx, body, commit, clusters::create),
+        "DescribeClusters" => exec_clusters(state, ctx, body, commit, clusters::describe_mut),
+        "UpdateCluster" => exec_clusters(state, ctx, body, commit, clusters::update),
+        "DeleteCluster" => exec_clusters(state, ctx, body, commit, clusters::delete),
         "ListTags" => exec(state, &ctx.scope, body, commit, |s, sc, i| {
             tags::list(s, sc, &i)
         }),
@@ -134,6 +139,75 @@ pub fn call(
         }),
         other => Err(unknown_or_unimplemented(other).into()),
     }
+}
+
+/// The cluster operations: like [`exec`], with the clock, the creation delay and the
+/// ports of the clusters' Redis servers.
+fn exec_clusters<I, O>(
+    state: &AppState,
+    ctx: &RequestContext,
+    body: &[u8],
+    commit: &mut Commit,
+    op: impl FnOnce(&mut Store, &clusters::ClusterEnv<'_>, &I) -> Result<O, Error>,
+) -> Result<Vec<u8>, Failure>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+{
+    let input: I = json::decode(body)?;
+    let port_of = |name: &str| state.redis.port(&ctx.scope, name);
+    let new_port = || {
+        state
+            .redis
+            .binary()
+            .and_then(|_| crate::engines::redis::free_port().ok())
+    };
+    let env = clusters::ClusterEnv {
+        new_port: &new_port,
+        scope: &ctx.scope,
+        now: state.clock().now(),
+        creation_delay: state.settings().cluster_creation_delay,
+        port_of: &port_of,
+    };
+    let output = state
+        .mutate(&ctx.scope, commit, |region| {
+            op(&mut region.memorydb, &env, &input)
+        })
+        .map_err(|e| Failure::Service(e.parts()))?;
+    Ok(json::encode(&output))
+}
+
+/// Operations after which a cluster's server may hold the wrong users.
+const CHANGE_CLUSTERS: &[&str] = &[
+    "UpdateUser",
+    "DeleteUser",
+    "UpdateACL",
+    "DeleteACL",
+    "CreateCluster",
+    "UpdateCluster",
+    "DeleteCluster",
+];
+
+/// After a successful operation, brings the region's Redis servers in line with its
+/// clusters and their ACLs' users, before the caller is answered.
+pub async fn reconcile_after(state: &AppState, scope: &Scope, operation: &str) {
+    if !CHANGE_CLUSTERS.contains(&operation) {
+        return;
+    }
+    reconcile(state, scope).await;
+}
+
+/// Brings the region's Redis servers in line with its clusters (at start-up too).
+pub async fn reconcile(state: &AppState, scope: &Scope) {
+    if state.redis.binary().is_none() {
+        return;
+    }
+    state
+        .redis
+        .reconcile(scope, || {
+            state.read(scope, |region| clusters::desired(&region.memorydb))
+        })
+        .await;
 }
 
 /// Decodes the input, runs the operation under the region's lock, and encodes the output

@@ -214,3 +214,180 @@ pub struct DescribeAclsResponse {
 pub struct TagListResponse {
     pub tag_list: Vec<Tag>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateClusterRequest {
+    pub cluster_name: String,
+    pub node_type: String,
+    #[serde(rename = "ACLName")]
+    pub acl_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub num_shards: Option<i32>,
+    #[serde(default)]
+    pub num_replicas_per_shard: Option<i32>,
+    #[serde(default)]
+    pub parameter_group_name: Option<String>,
+    #[serde(default)]
+    pub subnet_group_name: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub maintenance_window: Option<String>,
+    #[serde(default)]
+    pub port: Option<i32>,
+    #[serde(default)]
+    pub sns_topic_arn: Option<String>,
+    #[serde(default, rename = "TLSEnabled")]
+    pub tls_enabled: Option<bool>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub snapshot_retention_limit: Option<i32>,
+    #[serde(default)]
+    pub snapshot_window: Option<String>,
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    #[serde(default)]
+    pub auto_minor_version_upgrade: Option<bool>,
+    #[serde(default)]
+    pub data_tiering: Option<bool>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeClustersRequest {
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub max_results: Option<i32>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+    #[serde(default)]
+    pub show_shard_details: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateClusterRequest {
+    pub cluster_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub maintenance_window: Option<String>,
+    #[serde(default)]
+    pub sns_topic_arn: Option<String>,
+    #[serde(default)]
+    pub snapshot_window: Option<String>,
+    #[serde(default)]
+    pub snapshot_retention_limit: Option<i32>,
+    #[serde(default)]
+    pub node_type: Option<String>,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    #[serde(default, rename = "ACLName")]
+    pub acl_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteClusterRequest {
+    pub cluster_name: String,
+    #[serde(default)]
+    pub final_snapshot_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Endpoint {
+    pub address: String,
+    pub port: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecurityGroupMembership {
+    pub security_group_id: String,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Node {
+    pub name: String,
+    pub status: &'static str,
+    pub availability_zone: String,
+    pub create_time: f64,
+    pub endpoint: Endpoint,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Shard {
+    pub name: String,
+    pub status: &'static str,
+    pub slots: String,
+    pub nodes: Vec<Node>,
+    pub number_of_nodes: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cluster {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub status: &'static str,
+    pub number_of_shards: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<Shard>>,
+    pub availability_mode: &'static str,
+    pub cluster_endpoint: Endpoint,
+    pub node_type: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub engine_patch_version: String,
+    pub parameter_group_name: String,
+    pub parameter_group_status: &'static str,
+    pub security_groups: Vec<SecurityGroupMembership>,
+    pub subnet_group_name: String,
+    #[serde(rename = "TLSEnabled")]
+    pub tls_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sns_topic_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sns_topic_status: Option<&'static str>,
+    pub snapshot_retention_limit: i32,
+    pub maintenance_window: String,
+    pub snapshot_window: String,
+    #[serde(rename = "ACLName")]
+    pub acl_name: String,
+    pub auto_minor_version_upgrade: bool,
+    pub data_tiering: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterResponse {
+    pub cluster: Cluster,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeClustersResponse {
+    pub clusters: Vec<Cluster>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}

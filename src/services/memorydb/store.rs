@@ -48,11 +48,43 @@ pub struct AclRecord {
     pub tags: Vec<(String, String)>,
 }
 
+/// A MemoryDB cluster: its settings as created or updated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    pub name: String,
+    pub description: Option<String>,
+    pub node_type: String,
+    pub acl_name: String,
+    pub num_shards: i32,
+    pub replicas_per_shard: i32,
+    pub port: i32,
+    pub tls: bool,
+    pub engine: String,
+    pub engine_version: String,
+    pub parameter_group: String,
+    pub subnet_group: String,
+    pub security_groups: Vec<String>,
+    pub maintenance_window: String,
+    pub snapshot_window: String,
+    pub snapshot_retention: i32,
+    pub sns_topic_arn: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub auto_minor_version_upgrade: bool,
+    pub data_tiering: bool,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub tags: Vec<(String, String)>,
+    /// The loopback port of the cluster's Redis server, chosen at creation when a server
+    /// binary is available (and kept across restarts when it is still free).
+    #[serde(default)]
+    pub engine_port: Option<u16>,
+}
+
 /// MemoryDB's state in one account and region.
 #[derive(Debug, Clone)]
 pub struct Store {
     pub users: Tracked<UserRecord>,
     pub acls: Tracked<AclRecord>,
+    pub clusters: Tracked<ClusterRecord>,
 }
 
 impl Default for Store {
@@ -81,6 +113,7 @@ impl Store {
         Store {
             users: [(default.name.clone(), default)].into_iter().collect(),
             acls: [(open.name.clone(), open)].into_iter().collect(),
+            clusters: Tracked::default(),
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn untag(
 enum Target {
     User(String),
     Acl(String),
+    Cluster(String),
 }
 
 /// Parses a MemoryDB ARN and finds what it names in the caller's account and region.
@@ -98,6 +99,7 @@ fn target(scope: &Scope, arn: &str) -> Result<Target, Error> {
     match kind {
         "user" if here => Ok(Target::User(lookup_name(&name))),
         "acl" if here => Ok(Target::Acl(lookup_name(&name))),
+        "cluster" if here => Ok(Target::Cluster(lookup_name(&name))),
         "user" => Err(Error::UserNotFound(name)),
         "acl" => Err(Error::AclNotFound(name)),
         "cluster" => Err(Error::ClusterNotFound(name)),
@@ -125,6 +127,11 @@ fn resource<'a>(
             .get(&name)
             .map(|a| &a.tags)
             .ok_or(Error::AclNotFound(name)),
+        Target::Cluster(name) => store
+            .clusters
+            .get(&name)
+            .map(|c| &c.tags)
+            .ok_or(Error::ClusterNotFound(name)),
     }
 }
 
@@ -144,6 +151,11 @@ fn resource_mut<'a>(
             .get_mut(&name)
             .map(|a| &mut a.tags)
             .ok_or(Error::AclNotFound(name)),
+        Target::Cluster(name) => store
+            .clusters
+            .get_mut(&name)
+            .map(|c| &mut c.tags)
+            .ok_or(Error::ClusterNotFound(name)),
     }
 }
 

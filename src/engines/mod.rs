@@ -1,0 +1,4 @@
+//! Real servers behind emulated resources: a Redis server for each MemoryDB cluster.
+
+pub mod redis;
+pub mod resp;

@@ -1,0 +1,320 @@
+//! Real Redis servers behind MemoryDB clusters.
+//!
+//! Each cluster gets its own `redis-server` (or `valkey-server`) child process on a free
+//! loopback port, configured through its standard input (so no secret is on a command
+//! line or in a file): no persistence, bound to 127.0.0.1, and one administrative user,
+//! `memshift-admin`, whose random password lives only in memshift's memory.
+//!
+//! After every change that can affect a cluster, the region is reconciled: servers are
+//! started for new clusters and stopped for deleted ones, and each server's users are
+//! made exactly those of its cluster's ACL, with `ACL SETUSER <name> reset <access
+//! string> #<sha256>...`. The `default` user follows MemoryDB: without a password when
+//! the ACL holds it (as `open-access` does), switched off when it does not.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+
+use super::resp::{Connection, Reply};
+use crate::protocol::context::Scope;
+
+/// The user memshift administers each server with; never one of the cluster's users.
+pub const ADMIN_USER: &str = "memshift-admin";
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A user as a cluster's server must know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    pub name: String,
+    pub access_string: String,
+    /// SHA-256 hashes of the passwords, in hex.
+    pub password_hashes: Vec<String>,
+    /// The `default` user of an ACL that holds it: no password needed.
+    pub nopass: bool,
+}
+
+/// A cluster as its server must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredCluster {
+    pub name: String,
+    /// The port chosen for its server, used when it is still free.
+    pub port: Option<u16>,
+    pub users: Vec<DesiredUser>,
+}
+
+struct Node {
+    child: Child,
+    port: u16,
+    admin_password: String,
+    dir: PathBuf,
+}
+
+/// The Redis servers of every cluster, and the binary they run.
+pub struct Redis {
+    binary: Option<PathBuf>,
+    nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
+    /// Ports by cluster, readable without waiting (the cluster views need them).
+    ports: Mutex<HashMap<(Scope, String), u16>>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("binary", &self.binary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Uses `configured`, or else the first `redis-server` or `valkey-server` on `PATH`.
+    #[must_use]
+    pub fn new(configured: Option<&Path>) -> Self {
+        let binary = configured
+            .map(Path::to_path_buf)
+            .or_else(|| find_on_path("redis-server"))
+            .or_else(|| find_on_path("valkey-server"));
+        Redis {
+            binary,
+            nodes: tokio::sync::Mutex::default(),
+            ports: Mutex::default(),
+        }
+    }
+
+    /// The server binary clusters run, if any.
+    #[must_use]
+    pub fn binary(&self) -> Option<&Path> {
+        self.binary.as_deref()
+    }
+
+    /// The loopback port of a cluster's server, when one runs.
+    #[must_use]
+    pub fn port(&self, scope: &Scope, cluster: &str) -> Option<u16> {
+        self.ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(scope.clone(), cluster.to_owned()))
+            .copied()
+    }
+
+    /// Whether any server runs for the region.
+    #[must_use]
+    pub fn runs_in(&self, scope: &Scope) -> bool {
+        self.ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .any(|(s, _)| s == scope)
+    }
+
+    /// Makes the region's servers match its clusters: starts, stops, and sets users.
+    /// Problems are logged: the control plane has already changed.
+    /// `desired` is read once the servers are locked, so that concurrent changes are
+    /// applied in the order they were made.
+    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Vec<DesiredCluster>) {
+        let Some(binary) = &self.binary else {
+            return;
+        };
+        let mut nodes = self.nodes.lock().await;
+        let clusters = &desired();
+        if clusters.is_empty() && !nodes.keys().any(|(s, _)| s == scope) {
+            return;
+        }
+        let gone: Vec<(Scope, String)> = nodes
+            .keys()
+            .filter(|(s, name)| s == scope && !clusters.iter().any(|c| &c.name == name))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(node) = nodes.remove(&key) {
+                self.forget(&key);
+                stop(node).await;
+                tracing::info!(cluster = %key.1, "redis server stopped");
+            }
+        }
+        for cluster in clusters {
+            let key = (scope.clone(), cluster.name.clone());
+            let running = match nodes.get_mut(&key) {
+                Some(node) => matches!(node.child.try_wait(), Ok(None)),
+                None => false,
+            };
+            if !running {
+                if let Some(old) = nodes.remove(&key) {
+                    tracing::warn!(cluster = %cluster.name, "redis server had exited; starting it again");
+                    stop(old).await;
+                }
+                match start(binary, &cluster.name, cluster.port).await {
+                    Ok(node) => {
+                        tracing::info!(cluster = %cluster.name, port = node.port, "redis server started");
+                        self.ports
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(key.clone(), node.port);
+                        nodes.insert(key.clone(), node);
+                    }
+                    Err(e) => {
+                        tracing::error!(cluster = %cluster.name, error = %e, "cannot start a redis server");
+                        continue;
+                    }
+                }
+            }
+            if let Some(node) = nodes.get(&key)
+                && let Err(e) = apply_users(node, &cluster.users).await
+            {
+                tracing::error!(cluster = %cluster.name, error = %e, "cannot apply the ACL's users");
+            }
+        }
+    }
+
+    /// Stops every server (at shutdown).
+    pub async fn stop_all(&self) {
+        let mut nodes = self.nodes.lock().await;
+        for (key, node) in nodes.drain() {
+            self.forget(&key);
+            stop(node).await;
+        }
+    }
+
+    fn forget(&self, key: &(Scope, String)) {
+        self.ports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A loopback port nothing listens on now.
+///
+/// # Errors
+/// No port could be bound.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn start(binary: &Path, cluster: &str, preferred: Option<u16>) -> Result<Node, String> {
+    let port = match preferred.filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()) {
+        Some(p) => p,
+        None => free_port().map_err(|e| format!("no free port: {e}"))?,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "memshift-redis-{}-{cluster}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut bytes = [0u8; 24];
+    rand::fill(&mut bytes);
+    let admin_password = hex::encode(bytes);
+    let config = format!(
+        "port {port}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
+         appendonly no\nloglevel warning\nlogfile \"\"\ndir \"{}\"\n\
+         user {ADMIN_USER} on >{admin_password} ~* &* +@all\n",
+        dir.display()
+    );
+    let mut child = Command::new(binary)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(config.as_bytes())
+            .await
+            .map_err(|e| format!("cannot configure the server: {e}"))?;
+    }
+    let node = Node {
+        child,
+        port,
+        admin_password,
+        dir,
+    };
+    wait_ready(node, Instant::now()).await
+}
+
+async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
+    loop {
+        if let Ok(mut conn) = Connection::connect(node.port).await
+            && conn
+                .call(&["AUTH", ADMIN_USER, &node.admin_password])
+                .await
+                .is_ok()
+        {
+            return Ok(node);
+        }
+        if let Ok(Some(status)) = node.child.try_wait() {
+            let _ = std::fs::remove_dir_all(&node.dir);
+            return Err(format!("the server exited at start: {status}"));
+        }
+        if started.elapsed() > START_TIMEOUT {
+            stop(node).await;
+            return Err("the server did not answer within 10 s".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn stop(mut node: Node) {
+    let _ = node.child.start_kill();
+    let _ = tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await;
+    let _ = std::fs::remove_dir_all(&node.dir);
+}
+
+/// Makes the server's users exactly `users` (besides memshift's own).
+async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
+    let mut conn = Connection::connect(node.port)
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.call(&["AUTH", ADMIN_USER, &node.admin_password])
+        .await?;
+    let existing = match conn.call(&["ACL", "USERS"]).await? {
+        Reply::Array(Some(items)) => items
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Bulk(Some(b)) => String::from_utf8(b).ok(),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for name in existing {
+        if name != ADMIN_USER && name != "default" && !users.iter().any(|u| u.name == name) {
+            conn.call(&["ACL", "DELUSER", &name]).await?;
+        }
+    }
+    let mut default_applied = false;
+    for user in users {
+        let hashes: Vec<String> = user
+            .password_hashes
+            .iter()
+            .map(|h| format!("#{h}"))
+            .collect();
+        let mut args: Vec<&str> = vec!["ACL", "SETUSER", &user.name, "reset"];
+        if user.nopass {
+            args.push("nopass");
+        }
+        args.extend(hashes.iter().map(String::as_str));
+        args.extend(user.access_string.split_whitespace());
+        conn.call(&args).await?;
+        default_applied |= user.name == "default";
+    }
+    if !default_applied {
+        // An ACL without `default`: the default user cannot be used at all.
+        conn.call(&["ACL", "SETUSER", "default", "reset", "off"])
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,444 @@
+//! CreateCluster, DescribeClusters, UpdateCluster and DeleteCluster.
+//!
+//! A cluster names an ACL; the ACL lists its clusters. When a Redis server binary is
+//! available, each cluster is served by a real Redis (see `crate::engines::redis`) whose
+//! users are the ACL's, and its `ClusterEndpoint` is that server's loopback address;
+//! otherwise the endpoint is a name in AWS's form and nothing listens there.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::error::{Error, combination, invalid};
+use super::model::{
+    Cluster, ClusterResponse, CreateClusterRequest, DeleteClusterRequest, DescribeClustersRequest,
+    DescribeClustersResponse, Endpoint, Node, SecurityGroupMembership, Shard, UpdateClusterRequest,
+};
+use super::store::{Auth, ClusterRecord, DEFAULT_USER, Store, arn};
+use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
+use crate::engines::redis::{DesiredCluster, DesiredUser};
+use crate::protocol::context::Scope;
+
+/// What cluster operations know besides their input.
+pub struct ClusterEnv<'a> {
+    pub scope: &'a Scope,
+    pub now: DateTime<Utc>,
+    /// How long a new cluster stays `creating`.
+    pub creation_delay: Duration,
+    /// The loopback port of a cluster's Redis server, when one runs.
+    pub port_of: &'a dyn Fn(&str) -> Option<u16>,
+    /// A free loopback port for a new cluster's server, when servers can be run.
+    pub new_port: &'a dyn Fn() -> Option<u16>,
+}
+
+const NODE_TYPES: &[&str] = &[
+    "db.t4g.small",
+    "db.t4g.medium",
+    "db.r6g.large",
+    "db.r6g.xlarge",
+    "db.r6g.2xlarge",
+    "db.r7g.large",
+    "db.r7g.xlarge",
+    "db.r6gd.xlarge",
+];
+
+/// # Errors
+/// The model's errors for CreateCluster.
+pub fn create(
+    store: &mut Store,
+    env: &ClusterEnv<'_>,
+    req: &CreateClusterRequest,
+) -> Result<ClusterResponse, Error> {
+    let name = new_name("Cluster", &req.cluster_name)?;
+    if !req.node_type.starts_with("db.") || req.node_type.len() < 6 {
+        return Err(invalid(format!(
+            "Invalid node type {}: node types look like {}.",
+            req.node_type,
+            NODE_TYPES.join(", ")
+        )));
+    }
+    let shards = req.num_shards.unwrap_or(1);
+    if !(1..=500).contains(&shards) {
+        return Err(invalid("NumShards must be between 1 and 500."));
+    }
+    let replicas = req.num_replicas_per_shard.unwrap_or(1);
+    if !(0..=5).contains(&replicas) {
+        return Err(invalid("NumReplicasPerShard must be between 0 and 5."));
+    }
+    let port = req.port.unwrap_or(6379);
+    if !(1..=65535).contains(&port) {
+        return Err(invalid("Port must be between 1 and 65535."));
+    }
+    let engine = req.engine.clone().unwrap_or_else(|| "redis".to_owned());
+    if engine != "redis" && engine != "valkey" {
+        return Err(invalid(format!(
+            "Invalid engine {engine}: redis or valkey."
+        )));
+    }
+    let retention = req.snapshot_retention_limit.unwrap_or(0);
+    if !(0..=35).contains(&retention) {
+        return Err(invalid("SnapshotRetentionLimit must be between 0 and 35."));
+    }
+    let tags = initial_tags(req.tags.as_deref())?;
+    let acl_key = lookup_name(&req.acl_name);
+    if !store.acls.contains_key(&acl_key) {
+        return Err(Error::AclNotFound(req.acl_name.clone()));
+    }
+    if store.clusters.contains_key(&name) {
+        return Err(Error::ClusterAlreadyExists(name));
+    }
+    let version = req
+        .engine_version
+        .clone()
+        .unwrap_or_else(|| if engine == "valkey" { "7.3" } else { "7.1" }.to_owned());
+    let record = ClusterRecord {
+        name: name.clone(),
+        description: req.description.clone(),
+        node_type: req.node_type.clone(),
+        acl_name: acl_key.clone(),
+        num_shards: shards,
+        replicas_per_shard: replicas,
+        port,
+        tls: req.tls_enabled.unwrap_or(true),
+        parameter_group: req
+            .parameter_group_name
+            .clone()
+            .unwrap_or_else(|| format!("default.memorydb-{engine}{}", major(&version))),
+        engine,
+        engine_version: version,
+        subnet_group: req
+            .subnet_group_name
+            .clone()
+            .unwrap_or_else(|| "default".to_owned()),
+        security_groups: req.security_group_ids.clone().unwrap_or_default(),
+        maintenance_window: req
+            .maintenance_window
+            .clone()
+            .unwrap_or_else(|| "wed:08:00-wed:09:00".to_owned()),
+        snapshot_window: req
+            .snapshot_window
+            .clone()
+            .unwrap_or_else(|| "05:00-06:00".to_owned()),
+        snapshot_retention: retention,
+        sns_topic_arn: req.sns_topic_arn.clone(),
+        kms_key_id: req.kms_key_id.clone(),
+        auto_minor_version_upgrade: req.auto_minor_version_upgrade.unwrap_or(true),
+        data_tiering: req.data_tiering.unwrap_or(false),
+        created: env.now,
+        tags,
+        engine_port: (env.new_port)(),
+    };
+    if let Some(acl) = store.acls.get_mut(&acl_key) {
+        acl.clusters.insert(name.clone());
+    }
+    let view = view(&record, env, "creating", false);
+    store.clusters.insert(name, record);
+    Ok(ClusterResponse { cluster: view })
+}
+
+/// # Errors
+/// The model's errors for DescribeClusters.
+pub fn describe(
+    store: &Store,
+    env: &ClusterEnv<'_>,
+    req: &DescribeClustersRequest,
+) -> Result<DescribeClustersResponse, Error> {
+    let size = page_size(req.max_results)?;
+    let shards = req.show_shard_details.unwrap_or(false);
+    if let Some(name) = &req.cluster_name {
+        let record = store
+            .clusters
+            .get(&lookup_name(name))
+            .ok_or_else(|| Error::ClusterNotFound(name.clone()))?;
+        return Ok(DescribeClustersResponse {
+            clusters: vec![view(record, env, status(record, env), shards)],
+            next_token: None,
+        });
+    }
+    let (records, next_token) = page(&store.clusters, req.next_token.as_deref(), size, |_| true)?;
+    Ok(DescribeClustersResponse {
+        clusters: records
+            .into_iter()
+            .map(|r| view(r, env, status(r, env), shards))
+            .collect(),
+        next_token,
+    })
+}
+
+/// DescribeClusters in the shape the operation table wants (it changes nothing).
+///
+/// # Errors
+/// The model's errors for DescribeClusters.
+#[allow(
+    clippy::needless_pass_by_ref_mut,
+    reason = "one signature for every cluster operation"
+)]
+pub fn describe_mut(
+    store: &mut Store,
+    env: &ClusterEnv<'_>,
+    req: &DescribeClustersRequest,
+) -> Result<DescribeClustersResponse, Error> {
+    describe(store, env, req)
+}
+
+/// # Errors
+/// The model's errors for UpdateCluster.
+pub fn update(
+    store: &mut Store,
+    env: &ClusterEnv<'_>,
+    req: &UpdateClusterRequest,
+) -> Result<ClusterResponse, Error> {
+    let key = lookup_name(&req.cluster_name);
+    let current = store
+        .clusters
+        .get(&key)
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_name.clone()))?;
+    let new_acl = match &req.acl_name {
+        Some(acl) => {
+            let acl_key = lookup_name(acl);
+            if !store.acls.contains_key(&acl_key) {
+                return Err(Error::AclNotFound(acl.clone()));
+            }
+            Some(acl_key)
+        }
+        None => None,
+    };
+    if let Some(n) = req.snapshot_retention_limit
+        && !(0..=35).contains(&n)
+    {
+        return Err(invalid("SnapshotRetentionLimit must be between 0 and 35."));
+    }
+    let nothing = req.description.is_none()
+        && req.security_group_ids.is_none()
+        && req.maintenance_window.is_none()
+        && req.sns_topic_arn.is_none()
+        && req.snapshot_window.is_none()
+        && req.snapshot_retention_limit.is_none()
+        && req.node_type.is_none()
+        && req.engine_version.is_none()
+        && new_acl.is_none();
+    if nothing {
+        return Err(combination("No modifications were requested."));
+    }
+    let old_acl = current.acl_name.clone();
+    let Some(cluster) = store.clusters.get_mut(&key) else {
+        return Err(Error::ClusterNotFound(req.cluster_name.clone()));
+    };
+    if let Some(d) = &req.description {
+        cluster.description = Some(d.clone());
+    }
+    if let Some(g) = &req.security_group_ids {
+        cluster.security_groups.clone_from(g);
+    }
+    if let Some(w) = &req.maintenance_window {
+        cluster.maintenance_window.clone_from(w);
+    }
+    if let Some(t) = &req.sns_topic_arn {
+        cluster.sns_topic_arn = Some(t.clone());
+    }
+    if let Some(w) = &req.snapshot_window {
+        cluster.snapshot_window.clone_from(w);
+    }
+    if let Some(n) = req.snapshot_retention_limit {
+        cluster.snapshot_retention = n;
+    }
+    if let Some(t) = &req.node_type {
+        cluster.node_type.clone_from(t);
+    }
+    if let Some(v) = &req.engine_version {
+        cluster.engine_version.clone_from(v);
+    }
+    if let Some(acl) = &new_acl {
+        cluster.acl_name.clone_from(acl);
+    }
+    let view = view(cluster, env, "updating", false);
+    if let Some(acl) = new_acl
+        && acl != old_acl
+    {
+        if let Some(old) = store.acls.get_mut(&old_acl) {
+            old.clusters.remove(&key);
+        }
+        if let Some(new) = store.acls.get_mut(&acl) {
+            new.clusters.insert(key);
+        }
+    }
+    Ok(ClusterResponse { cluster: view })
+}
+
+/// # Errors
+/// The model's errors for DeleteCluster.
+pub fn delete(
+    store: &mut Store,
+    env: &ClusterEnv<'_>,
+    req: &DeleteClusterRequest,
+) -> Result<ClusterResponse, Error> {
+    let key = lookup_name(&req.cluster_name);
+    if let Some(snapshot) = &req.final_snapshot_name {
+        new_name("Snapshot", snapshot)?;
+    }
+    let record = store
+        .clusters
+        .remove(&key)
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_name.clone()))?;
+    if let Some(acl) = store.acls.get_mut(&record.acl_name) {
+        acl.clusters.remove(&key);
+    }
+    Ok(ClusterResponse {
+        cluster: view(&record, env, "deleting", false),
+    })
+}
+
+/// What each cluster's Redis server must hold: the users of its ACL.
+#[must_use]
+pub fn desired(store: &Store) -> Vec<DesiredCluster> {
+    store
+        .clusters
+        .values()
+        .map(|cluster| {
+            let users = store
+                .acls
+                .get(&cluster.acl_name)
+                .map(|acl| {
+                    acl.users
+                        .iter()
+                        .filter_map(|name| store.users.get(name))
+                        .map(|user| DesiredUser {
+                            name: user.name.clone(),
+                            access_string: user.access_string.clone(),
+                            password_hashes: match &user.auth {
+                                Auth::Password(hashes) => hashes
+                                    .iter()
+                                    .map(crate::secret::PasswordHash::to_hex)
+                                    .collect(),
+                                Auth::NoPassword | Auth::Iam => Vec::new(),
+                            },
+                            nopass: user.name == DEFAULT_USER
+                                && matches!(user.auth, Auth::NoPassword),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            DesiredCluster {
+                name: cluster.name.clone(),
+                port: cluster.engine_port,
+                users,
+            }
+        })
+        .collect()
+}
+
+fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
+    let delay = chrono::Duration::from_std(env.creation_delay).unwrap_or_default();
+    if env.now < record.created + delay {
+        "creating"
+    } else {
+        "available"
+    }
+}
+
+fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
+fn view(
+    record: &ClusterRecord,
+    env: &ClusterEnv<'_>,
+    status: &'static str,
+    shards: bool,
+) -> Cluster {
+    let endpoint = match (env.port_of)(&record.name).or(record.engine_port) {
+        Some(port) => Endpoint {
+            address: "127.0.0.1".to_owned(),
+            port: i32::from(port),
+        },
+        None => Endpoint {
+            address: format!(
+                "clustercfg.{}.memshift.memorydb.{}.amazonaws.com",
+                record.name, env.scope.region
+            ),
+            port: record.port,
+        },
+    };
+    let shard_list = shards.then(|| {
+        (1..=record.num_shards)
+            .map(|i| {
+                let nodes: Vec<Node> = (1..=record.replicas_per_shard + 1)
+                    .map(|n| Node {
+                        name: format!("{}-{i:04}-{n:03}", record.name),
+                        status: "available",
+                        availability_zone: format!(
+                            "{}{}",
+                            env.scope.region,
+                            ['a', 'b', 'c'][usize::try_from(n).unwrap_or(0) % 3]
+                        ),
+                        create_time: epoch_seconds(record.created),
+                        endpoint: endpoint.clone(),
+                    })
+                    .collect();
+                Shard {
+                    name: format!("{i:04}"),
+                    status: "available",
+                    slots: slots(i, record.num_shards),
+                    number_of_nodes: i32::try_from(nodes.len()).unwrap_or(i32::MAX),
+                    nodes,
+                }
+            })
+            .collect()
+    });
+    Cluster {
+        name: record.name.clone(),
+        description: record.description.clone(),
+        status,
+        number_of_shards: record.num_shards,
+        shards: shard_list,
+        availability_mode: if record.replicas_per_shard > 0 {
+            "multiaz"
+        } else {
+            "singleaz"
+        },
+        cluster_endpoint: endpoint,
+        node_type: record.node_type.clone(),
+        engine: record.engine.clone(),
+        engine_version: record.engine_version.clone(),
+        engine_patch_version: format!("{}.0", record.engine_version),
+        parameter_group_name: record.parameter_group.clone(),
+        parameter_group_status: "in-sync",
+        security_groups: record
+            .security_groups
+            .iter()
+            .map(|id| SecurityGroupMembership {
+                security_group_id: id.clone(),
+                status: "active",
+            })
+            .collect(),
+        subnet_group_name: record.subnet_group.clone(),
+        tls_enabled: record.tls,
+        kms_key_id: record.kms_key_id.clone(),
+        arn: arn(env.scope, "cluster", &record.name),
+        sns_topic_status: record.sns_topic_arn.as_ref().map(|_| "ACTIVE"),
+        sns_topic_arn: record.sns_topic_arn.clone(),
+        snapshot_retention_limit: record.snapshot_retention,
+        maintenance_window: record.maintenance_window.clone(),
+        snapshot_window: record.snapshot_window.clone(),
+        acl_name: record.acl_name.clone(),
+        auto_minor_version_upgrade: record.auto_minor_version_upgrade,
+        data_tiering: if record.data_tiering { "true" } else { "false" },
+    }
+}
+
+/// A timestamp as AWS JSON writes it: seconds since the epoch, with milliseconds.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "milliseconds since 1970 stay far below 2^52"
+)]
+fn epoch_seconds(t: DateTime<Utc>) -> f64 {
+    t.timestamp_millis() as f64 / 1000.0
+}
+
+/// The hash slots of shard `i` of `n` (16,384 slots spread evenly).
+fn slots(i: i32, n: i32) -> String {
+    let per = 16384 / n;
+    let start = (i - 1) * per;
+    let end = if i == n { 16383 } else { i * per - 1 };
+    format!("{start}-{end}")
+}

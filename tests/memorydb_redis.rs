@@ -1,0 +1,372 @@
+//! MemoryDB clusters backed by a real Redis server: the ACL's users log in with their
+//! passwords, are held to their access strings, and lose access when rotated, removed
+//! or deleted.
+//!
+//! These tests need `redis-server` (Debian's package) on PATH. Without it they are
+//! skipped with a message, unless `MEMSHIFT_REQUIRE_REDIS=1` (as CI sets), which makes
+//! its absence a failure.
+
+mod common;
+
+use aws_sdk_memorydb::Client;
+use aws_sdk_memorydb::error::ProvideErrorMetadata;
+use aws_sdk_memorydb::types::{AuthenticationMode, InputAuthenticationType};
+use common::{create_password_user, memorydb};
+use memshift::Config;
+
+/// The login was refused (wrong password, unknown or disabled user).
+fn refused(result: Result<String, String>) -> bool {
+    matches!(result, Err(e) if e.contains("AuthenticationFailed"))
+}
+
+fn redis_available() -> bool {
+    let found = memshift::engines::redis::Redis::new(None)
+        .binary()
+        .is_some();
+    if !found {
+        assert!(
+            std::env::var_os("MEMSHIFT_REQUIRE_REDIS").is_none(),
+            "MEMSHIFT_REQUIRE_REDIS is set but no redis-server is on PATH"
+        );
+        eprintln!("skipped: no redis-server on PATH (apt-get install redis-server)");
+    }
+    found
+}
+
+/// Logs in as `user` (or as nobody) and runs one command.
+fn run(port: u16, login: Option<(&str, &str)>, args: &[&str]) -> Result<String, String> {
+    let url = match login {
+        Some((user, pass)) => format!("redis://{user}:{pass}@127.0.0.1:{port}/"),
+        None => format!("redis://127.0.0.1:{port}/"),
+    };
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut conn = client.get_connection().map_err(|e| e.to_string())?;
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    let value: redis::Value = cmd.query(&mut conn).map_err(|e| e.to_string())?;
+    Ok(match value {
+        redis::Value::Okay => "OK".to_owned(),
+        redis::Value::SimpleString(s) => s,
+        redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        redis::Value::Nil => "(nil)".to_owned(),
+        other => format!("{other:?}"),
+    })
+}
+
+async fn create_cluster(client: &Client, name: &str, acl: &str) -> u16 {
+    let out = client
+        .create_cluster()
+        .cluster_name(name)
+        .node_type("db.t4g.small")
+        .acl_name(acl)
+        .send()
+        .await
+        .unwrap();
+    let cluster = out.cluster().unwrap();
+    assert_eq!(cluster.status(), Some("creating"));
+    let endpoint = cluster.cluster_endpoint().unwrap();
+    assert_eq!(endpoint.address(), Some("127.0.0.1"));
+    u16::try_from(endpoint.port()).unwrap()
+}
+
+async fn set_passwords(client: &Client, user: &str, passwords: &[&str]) {
+    let mut mode = AuthenticationMode::builder().r#type(InputAuthenticationType::Password);
+    for p in passwords {
+        mode = mode.passwords(*p);
+    }
+    client
+        .update_user()
+        .user_name(user)
+        .authentication_mode(mode.build())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acl_users_log_in_and_are_held_to_their_access_strings() {
+    if !redis_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral()).await.unwrap();
+    let client = memorydb(&server);
+    create_password_user(
+        &client,
+        "app",
+        "first-password-0001",
+        "on ~app:* +@read +@write",
+    )
+    .await;
+    client
+        .update_user()
+        .user_name("app")
+        .authentication_mode(
+            AuthenticationMode::builder()
+                .r#type(InputAuthenticationType::Password)
+                .passwords("first-password-0001")
+                .passwords("second-password-002")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_acl()
+        .acl_name("team")
+        .user_names("app")
+        .send()
+        .await
+        .unwrap();
+    let port = create_cluster(&client, "orders", "team").await;
+
+    // The cluster is available, its ACL lists it, and the endpoint is the same.
+    let described = client
+        .describe_clusters()
+        .cluster_name("orders")
+        .show_shard_details(true)
+        .send()
+        .await
+        .unwrap();
+    let cluster = &described.clusters()[0];
+    assert_eq!(cluster.status(), Some("available"));
+    assert_eq!(cluster.acl_name(), Some("team"));
+    assert_eq!(cluster.cluster_endpoint().unwrap().port(), i32::from(port));
+    assert_eq!(cluster.shards().len(), 1);
+    let acl = client
+        .describe_acls()
+        .acl_name("team")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acl.acls()[0].clusters(), ["orders"]);
+
+    // Each of the two passwords logs in; commands inside the access string work.
+    let first = Some(("app", "first-password-0001"));
+    let second = Some(("app", "second-password-002"));
+    assert_eq!(
+        run(port, first, &["SET", "app:greeting", "hello"]).unwrap(),
+        "OK"
+    );
+    assert_eq!(
+        run(port, second, &["GET", "app:greeting"]).unwrap(),
+        "hello"
+    );
+    // Outside it: NOPERM, for keys and for commands.
+    let err = run(port, first, &["SET", "billing:total", "1"]).unwrap_err();
+    assert!(err.to_uppercase().contains("NOPERM"), "{err}");
+    let err = run(port, first, &["CONFIG", "GET", "port"]).unwrap_err();
+    assert!(err.to_uppercase().contains("NOPERM"), "{err}");
+    // A wrong password does not log in, and neither does the default user.
+    let err = run(
+        port,
+        Some(("app", "not-the-password")),
+        &["GET", "app:greeting"],
+    )
+    .unwrap_err();
+    assert!(err.contains("AuthenticationFailed"), "{err}");
+    let err = run(port, None, &["GET", "app:greeting"]).unwrap_err();
+    assert!(err.to_uppercase().contains("NOAUTH"), "{err}");
+
+    losing_access(&client, port).await;
+
+    // The ACL is in use; the cluster's deletion stops its server.
+    let err = client
+        .delete_acl()
+        .acl_name("team")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidACLStateFault"));
+    let deleted = client
+        .delete_cluster()
+        .cluster_name("orders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.cluster().unwrap().status(), Some("deleting"));
+    let err = run(port, None, &["PING"]).unwrap_err();
+    assert!(
+        !err.to_uppercase().contains("NOAUTH"),
+        "the server still answers: {err}"
+    );
+    client.delete_acl().acl_name("team").send().await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+/// Rotation, a narrower access string, removal from the ACL and deletion each reach the
+/// server before the call is answered.
+async fn losing_access(client: &Client, port: u16) {
+    let first = Some(("app", "first-password-0001"));
+    let second = Some(("app", "second-password-002"));
+    // Rotation: the old passwords stop working, the new one works.
+    set_passwords(client, "app", &["third-password-0003"]).await;
+    assert!(refused(run(port, first, &["GET", "app:greeting"])));
+    assert!(refused(run(port, second, &["GET", "app:greeting"])));
+    let third = Some(("app", "third-password-0003"));
+    assert_eq!(run(port, third, &["GET", "app:greeting"]).unwrap(), "hello");
+
+    // A new access string applies at once.
+    client
+        .update_user()
+        .user_name("app")
+        .access_string("on ~app:* +@read")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        run(port, third, &["SET", "app:greeting", "bye"])
+            .unwrap_err()
+            .to_uppercase()
+            .contains("NOPERM")
+    );
+    assert_eq!(run(port, third, &["GET", "app:greeting"]).unwrap(), "hello");
+
+    // Removed from the ACL: no login. Back in it: login again.
+    client
+        .update_acl()
+        .acl_name("team")
+        .user_names_to_remove("app")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused(run(port, third, &["GET", "app:greeting"])));
+    client
+        .update_acl()
+        .acl_name("team")
+        .user_names_to_add("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run(port, third, &["GET", "app:greeting"]).unwrap(), "hello");
+
+    // Deleted: no login.
+    client.delete_user().user_name("app").send().await.unwrap();
+    assert!(refused(run(port, third, &["GET", "app:greeting"])));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_user_follows_the_acl() {
+    if !redis_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral()).await.unwrap();
+    let client = memorydb(&server);
+    // open-access: the default user needs no password.
+    let port = create_cluster(&client, "open", "open-access").await;
+    assert_eq!(run(port, None, &["SET", "k", "v"]).unwrap(), "OK");
+    assert_eq!(run(port, None, &["GET", "k"]).unwrap(), "v");
+
+    // Moved to an ACL without `default`: the default user is off; the ACL's user works.
+    create_password_user(&client, "svc", "svc-password-000001", "on ~* +@all").await;
+    client
+        .create_acl()
+        .acl_name("locked")
+        .user_names("svc")
+        .send()
+        .await
+        .unwrap();
+    let updated = client
+        .update_cluster()
+        .cluster_name("open")
+        .acl_name("locked")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.cluster().unwrap().acl_name(), Some("locked"));
+    assert!(
+        run(port, None, &["GET", "k"])
+            .unwrap_err()
+            .to_uppercase()
+            .contains("NOAUTH")
+    );
+    assert_eq!(
+        run(port, Some(("svc", "svc-password-000001")), &["GET", "k"]).unwrap(),
+        "v"
+    );
+    let open = client
+        .describe_acls()
+        .acl_name("open-access")
+        .send()
+        .await
+        .unwrap();
+    assert!(open.acls()[0].clusters().is_empty());
+
+    // Errors of the cluster operations.
+    let err = client
+        .create_cluster()
+        .cluster_name("open")
+        .node_type("db.t4g.small")
+        .acl_name("locked")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ClusterAlreadyExistsFault"));
+    let err = client
+        .create_cluster()
+        .cluster_name("other")
+        .node_type("db.t4g.small")
+        .acl_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ACLNotFoundFault"));
+    let err = client
+        .describe_clusters()
+        .cluster_name("ghost")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ClusterNotFoundFault"));
+    server.shutdown().await.unwrap();
+    // Shutdown stops the servers.
+    assert!(run(port, None, &["PING"]).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_come_back_with_their_users_after_a_restart() {
+    if !redis_available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("memshift-redis-restart-{}", uuid::Uuid::new_v4()));
+    let config = Config {
+        data_dir: Some(dir.clone()),
+        ..Config::ephemeral()
+    };
+    let server = memshift::start(&config).await.unwrap();
+    let client = memorydb(&server);
+    create_password_user(&client, "keeper", "keeper-password-001", "on ~* +@all").await;
+    client
+        .create_acl()
+        .acl_name("keep")
+        .user_names("keeper")
+        .send()
+        .await
+        .unwrap();
+    let port = create_cluster(&client, "durable", "keep").await;
+    assert_eq!(
+        run(port, Some(("keeper", "keeper-password-001")), &["PING"]).unwrap(),
+        "PONG"
+    );
+    server.shutdown().await.unwrap();
+    assert!(run(port, Some(("keeper", "keeper-password-001")), &["PING"]).is_err());
+
+    let server = memshift::start(&config).await.unwrap();
+    let client = memorydb(&server);
+    let described = client
+        .describe_clusters()
+        .cluster_name("durable")
+        .send()
+        .await
+        .unwrap();
+    let endpoint = described.clusters()[0].cluster_endpoint().unwrap();
+    let port = u16::try_from(endpoint.port()).unwrap();
+    assert_eq!(
+        run(port, Some(("keeper", "keeper-password-001")), &["PING"]).unwrap(),
+        "PONG"
+    );
+    assert!(run(port, None, &["PING"]).is_err());
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
