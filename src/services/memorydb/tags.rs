@@ -179,7 +179,11 @@ mod tests {
             Error::UserNotFound("alice".to_owned())
         );
         assert_eq!(
-            target(&scope, "arn:aws:memorydb:us-east-1:000000000000:cluster/c1").unwrap_err(),
+            target(&scope, "arn:aws:memorydb:us-east-1:000000000000:cluster/C1").unwrap(),
+            Target::Cluster("c1".to_owned())
+        );
+        assert_eq!(
+            target(&scope, "arn:aws:memorydb:us-east-1:111122223333:cluster/c1").unwrap_err(),
             Error::ClusterNotFound("c1".to_owned())
         );
         for bad in [
