@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::engines::proxy::TokenAuth;
 use crate::protocol::context::{RequestContext, context_from, new_request_id};
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, detect, json, protocol_hint, query};
@@ -121,6 +122,11 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
         );
     }
     drop(init);
+    let clock = state.clock_handle();
+    state.redis.set_token_auth(TokenAuth {
+        verify_with: config.verify_sigv4.then(|| keys.clone()),
+        now: Box::new(move || clock.now()),
+    });
     // Clusters recovered from the data directory get their servers back.
     for scope in state.scopes() {
         memorydb::reconcile(&state, &scope).await;

@@ -682,7 +682,9 @@ fn decode_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decodes a query component (a `+` stays a `+`).
+#[must_use]
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -71,6 +71,18 @@ async fn create_cluster(client: &Client, name: &str, acl: &str) -> u16 {
     u16::try_from(endpoint.port()).unwrap()
 }
 
+/// An ACL holding `user`, and a cluster using it; answers the cluster's port.
+async fn acl_with_cluster(client: &Client, acl: &str, user: &str, cluster: &str) -> u16 {
+    client
+        .create_acl()
+        .acl_name(acl)
+        .user_names(user)
+        .send()
+        .await
+        .unwrap();
+    create_cluster(client, cluster, acl).await
+}
+
 async fn set_passwords(client: &Client, user: &str, passwords: &[&str]) {
     let mut mode = AuthenticationMode::builder().r#type(InputAuthenticationType::Password);
     for p in passwords {
@@ -112,14 +124,7 @@ async fn acl_users_log_in_and_are_held_to_their_access_strings() {
         .send()
         .await
         .unwrap();
-    client
-        .create_acl()
-        .acl_name("team")
-        .user_names("app")
-        .send()
-        .await
-        .unwrap();
-    let port = create_cluster(&client, "orders", "team").await;
+    let port = acl_with_cluster(&client, "team", "app", "orders").await;
 
     // The cluster is available, its ACL lists it, and the endpoint is the same.
     let described = client
@@ -337,14 +342,7 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     let server = memshift::start(&config).await.unwrap();
     let client = memorydb(&server);
     create_password_user(&client, "keeper", "keeper-password-001", "on ~* +@all").await;
-    client
-        .create_acl()
-        .acl_name("keep")
-        .user_names("keeper")
-        .send()
-        .await
-        .unwrap();
-    let port = create_cluster(&client, "durable", "keep").await;
+    let port = acl_with_cluster(&client, "keep", "keeper", "durable").await;
     assert_eq!(
         run(port, Some(("keeper", "keeper-password-001")), &["PING"]).unwrap(),
         "PONG"
@@ -369,4 +367,181 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     assert!(run(port, None, &["PING"]).is_err());
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+mod iam {
+    use std::time::{Duration, SystemTime};
+
+    use aws_sdk_memorydb::types::{AuthenticationMode, InputAuthenticationType};
+    use aws_sigv4::http_request::{
+        SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+    };
+    use aws_sigv4::sign::v4;
+    use memshift::Config;
+
+    use super::{acl_with_cluster, redis_available};
+
+    const KEY: &str = "AKIAMEMSHIFTIAM00001";
+    const SECRET: &str = "iam-token-test-secret/0123456789";
+
+    /// A MemoryDB IAM token, built as AWS's documentation shows: a presigned
+    /// `GET http://<cluster>/?Action=connect&User=<user>`, without its scheme.
+    fn token(cluster: &str, user: &str, secret: &str, time: SystemTime) -> String {
+        let identity = aws_credential_types::Credentials::new(KEY, secret, None, None, "t").into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_mins(15));
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("memorydb")
+            .time(time)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let url = format!("http://{cluster}/?Action=connect&User={user}");
+        let request =
+            SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::Bytes(b""))
+                .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut request = axum::http::Request::builder().uri(&url).body(()).unwrap();
+        instructions.apply_to_request_http1x(&mut request);
+        request
+            .uri()
+            .to_string()
+            .trim_start_matches("http://")
+            .to_owned()
+    }
+
+    /// AUTH with a token, then one command on the same connection.
+    fn run_with_token(port: u16, user: &str, token: &str, args: &[&str]) -> Result<String, String> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut conn = client.get_connection().map_err(|e| e.to_string())?;
+        redis::cmd("AUTH")
+            .arg(user)
+            .arg(token)
+            .query::<()>(&mut conn)
+            .map_err(|e| e.to_string())?;
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query::<String>(&mut conn).map_err(|e| e.to_string())
+    }
+
+    /// `HELLO 2 AUTH <user> <token>` is checked as `AUTH` is.
+    fn hello_is_checked_too(port: u16, good: &str, forged: &str) {
+        // HELLO with AUTH is checked the same way.
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let hello: Result<redis::Value, _> = redis::cmd("HELLO")
+            .arg(2)
+            .arg("AUTH")
+            .arg("iam-app")
+            .arg(good)
+            .query(&mut conn);
+        assert!(hello.is_ok(), "{hello:?}");
+        let mut conn = client.get_connection().unwrap();
+        let hello: Result<redis::Value, _> = redis::cmd("HELLO")
+            .arg(2)
+            .arg("AUTH")
+            .arg("iam-app")
+            .arg(forged)
+            .query(&mut conn);
+        assert!(hello.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn iam_users_log_in_with_valid_tokens_only() {
+        if !redis_available() {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("memshift-iam-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys = dir.join("keys.json");
+        std::fs::write(
+            &keys,
+            format!(r#"[{{"access_key_id":"{KEY}","secret_access_key":"{SECRET}"}}]"#),
+        )
+        .unwrap();
+        let server = memshift::start(&Config {
+            credentials_file: Some(keys),
+            verify_sigv4: true,
+            ..Config::ephemeral()
+        })
+        .await
+        .unwrap();
+        let config = aws_sdk_memorydb::Config::builder()
+            .behavior_version(aws_sdk_memorydb::config::BehaviorVersion::latest())
+            .region(aws_sdk_memorydb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_memorydb::config::Credentials::new(
+                KEY, SECRET, None, None, "t",
+            ))
+            .endpoint_url(server.url())
+            .build();
+        let client = aws_sdk_memorydb::Client::from_conf(config);
+        client
+            .create_user()
+            .user_name("iam-app")
+            .access_string("on ~* +@all")
+            .authentication_mode(
+                AuthenticationMode::builder()
+                    .r#type(InputAuthenticationType::Iam)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let port = acl_with_cluster(&client, "iam-team", "iam-app", "orders").await;
+        let now = SystemTime::now();
+
+        // A valid token logs in, and the user's access string applies.
+        let good = token("orders", "iam-app", SECRET, now);
+        assert!(
+            good.starts_with("orders/?Action=connect&User=iam-app&X-Amz-Algorithm="),
+            "{good}"
+        );
+        assert_eq!(
+            run_with_token(port, "iam-app", &good, &["PING"]).unwrap(),
+            "PONG"
+        );
+
+        // Refused: expired, forged (another secret), for another user or cluster, or
+        // no token at all.
+        let refused = |result: Result<String, String>| matches!(result, Err(e) if e.contains("AuthenticationFailed") || e.to_uppercase().contains("WRONGPASS"));
+        let expired = token("orders", "iam-app", SECRET, now - Duration::from_mins(16));
+        assert!(refused(run_with_token(
+            port,
+            "iam-app",
+            &expired,
+            &["PING"]
+        )));
+        let forged = token("orders", "iam-app", "not-the-secret", now);
+        assert!(refused(run_with_token(port, "iam-app", &forged, &["PING"])));
+        let other_user = token("orders", "someone-else", SECRET, now);
+        assert!(refused(run_with_token(
+            port,
+            "iam-app",
+            &other_user,
+            &["PING"]
+        )));
+        let other_cluster = token("billing", "iam-app", SECRET, now);
+        assert!(refused(run_with_token(
+            port,
+            "iam-app",
+            &other_cluster,
+            &["PING"]
+        )));
+        assert!(refused(run_with_token(
+            port,
+            "iam-app",
+            "a-guessed-password",
+            &["PING"]
+        )));
+
+        hello_is_checked_too(port, &good, &forged);
+        server.shutdown().await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

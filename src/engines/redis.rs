@@ -14,12 +14,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
+use super::proxy::{self, Front, TokenAuth};
 use super::resp::{Connection, Reply};
 use crate::protocol::context::Scope;
 
@@ -36,6 +37,8 @@ pub struct DesiredUser {
     pub password_hashes: Vec<String>,
     /// The `default` user of an ACL that holds it: no password needed.
     pub nopass: bool,
+    /// Signs in with IAM tokens, checked by the cluster's proxy.
+    pub iam: bool,
 }
 
 /// A cluster as its server must be.
@@ -49,9 +52,12 @@ pub struct DesiredCluster {
 
 struct Node {
     child: Child,
+    /// The cluster's endpoint: the proxy in front of the server.
     port: u16,
     admin_password: String,
     dir: PathBuf,
+    front: Arc<Front>,
+    proxy: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The Redis servers of every cluster, and the binary they run.
@@ -60,6 +66,8 @@ pub struct Redis {
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     /// Ports by cluster, readable without waiting (the cluster views need them).
     ports: Mutex<HashMap<(Scope, String), u16>>,
+    /// How the proxies check IAM tokens.
+    token_auth: OnceLock<Arc<TokenAuth>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -82,7 +90,23 @@ impl Redis {
             binary,
             nodes: tokio::sync::Mutex::default(),
             ports: Mutex::default(),
+            token_auth: OnceLock::new(),
         }
+    }
+
+    /// Sets how IAM tokens are checked (before any cluster starts); by default, without
+    /// signature checks and with the system clock.
+    pub fn set_token_auth(&self, auth: TokenAuth) {
+        let _ = self.token_auth.set(Arc::new(auth));
+    }
+
+    fn token_auth(&self) -> Arc<TokenAuth> {
+        Arc::clone(self.token_auth.get_or_init(|| {
+            Arc::new(TokenAuth {
+                verify_with: None,
+                now: Box::new(chrono::Utc::now),
+            })
+        }))
     }
 
     /// The server binary clusters run, if any.
@@ -147,7 +171,7 @@ impl Redis {
                     tracing::warn!(cluster = %cluster.name, "redis server had exited; starting it again");
                     stop(old).await;
                 }
-                match start(binary, &cluster.name, cluster.port).await {
+                match start(binary, &cluster.name, cluster.port, self.token_auth()).await {
                     Ok(node) => {
                         tracing::info!(cluster = %cluster.name, port = node.port, "redis server started");
                         self.ports
@@ -203,11 +227,27 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-async fn start(binary: &Path, cluster: &str, preferred: Option<u16>) -> Result<Node, String> {
-    let port = match preferred.filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()) {
-        Some(p) => p,
-        None => free_port().map_err(|e| format!("no free port: {e}"))?,
+async fn start(
+    binary: &Path,
+    cluster: &str,
+    preferred: Option<u16>,
+    auth: Arc<TokenAuth>,
+) -> Result<Node, String> {
+    // The endpoint (the proxy) takes the chosen port when it is free; the server itself
+    // listens on another.
+    let listener = match preferred {
+        Some(p) => match tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
+            Ok(l) => l,
+            Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(|e| format!("no free port: {e}"))?,
+        },
+        None => tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("no free port: {e}"))?,
     };
+    let public = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let port = free_port().map_err(|e| format!("no free port: {e}"))?;
     let dir = std::env::temp_dir().join(format!(
         "memshift-redis-{}-{cluster}-{port}",
         std::process::id()
@@ -236,18 +276,28 @@ async fn start(binary: &Path, cluster: &str, preferred: Option<u16>) -> Result<N
             .await
             .map_err(|e| format!("cannot configure the server: {e}"))?;
     }
+    let front = Arc::new(Front {
+        cluster: cluster.to_owned(),
+        backend_port: port,
+        iam_users: Mutex::default(),
+        auth,
+    });
     let node = Node {
         child,
-        port,
+        port: public,
         admin_password,
         dir,
+        front: Arc::clone(&front),
+        proxy: None,
     };
-    wait_ready(node, Instant::now()).await
+    let mut node = wait_ready(node, Instant::now()).await?;
+    node.proxy = Some(tokio::spawn(proxy::serve(listener, front)));
+    Ok(node)
 }
 
 async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
     loop {
-        if let Ok(mut conn) = Connection::connect(node.port).await
+        if let Ok(mut conn) = Connection::connect(node.front.backend_port).await
             && conn
                 .call(&["AUTH", ADMIN_USER, &node.admin_password])
                 .await
@@ -268,6 +318,9 @@ async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
 }
 
 async fn stop(mut node: Node) {
+    if let Some(proxy) = node.proxy.take() {
+        proxy.abort();
+    }
     let _ = node.child.start_kill();
     let _ = tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await;
     let _ = std::fs::remove_dir_all(&node.dir);
@@ -275,7 +328,7 @@ async fn stop(mut node: Node) {
 
 /// Makes the server's users exactly `users` (besides memshift's own).
 async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
-    let mut conn = Connection::connect(node.port)
+    let mut conn = Connection::connect(node.front.backend_port)
         .await
         .map_err(|e| e.to_string())?;
     conn.call(&["AUTH", ADMIN_USER, &node.admin_password])
@@ -296,17 +349,34 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
         }
     }
     let mut default_applied = false;
+    let known = node
+        .front
+        .iam_users
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let mut iam = HashMap::new();
     for user in users {
-        let hashes: Vec<String> = user
+        let mut secrets: Vec<String> = user
             .password_hashes
             .iter()
             .map(|h| format!("#{h}"))
             .collect();
+        if user.iam {
+            // IAM users sign in through the proxy, which alone knows this password.
+            let secret = known.get(&user.name).cloned().unwrap_or_else(|| {
+                let mut bytes = [0u8; 24];
+                rand::fill(&mut bytes);
+                hex::encode(bytes)
+            });
+            secrets.push(format!(">{secret}"));
+            iam.insert(user.name.clone(), secret);
+        }
         let mut args: Vec<&str> = vec!["ACL", "SETUSER", &user.name, "reset"];
         if user.nopass {
             args.push("nopass");
         }
-        args.extend(hashes.iter().map(String::as_str));
+        args.extend(secrets.iter().map(String::as_str));
         args.extend(user.access_string.split_whitespace());
         conn.call(&args).await?;
         default_applied |= user.name == "default";
@@ -316,5 +386,10 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
         conn.call(&["ACL", "SETUSER", "default", "reset", "off"])
             .await?;
     }
+    *node
+        .front
+        .iam_users
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = iam;
     Ok(())
 }

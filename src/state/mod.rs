@@ -277,7 +277,7 @@ impl Regions {
 pub struct AppState {
     defaults: Scope,
     settings: ServiceSettings,
-    clock: Clock,
+    clock: Arc<Clock>,
     started: Instant,
     regions: Arc<Regions>,
     wal: Option<Wal>,
@@ -293,7 +293,7 @@ impl AppState {
             defaults,
             redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
             settings,
-            clock: Clock::default(),
+            clock: Arc::default(),
             started: Instant::now(),
             regions: Arc::new(Regions::new(false)),
             wal: None,
@@ -316,7 +316,7 @@ impl AppState {
                 defaults,
                 redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
                 settings,
-                clock: Clock::default(),
+                clock: Arc::default(),
                 started: Instant::now(),
                 regions,
                 wal: Some(wal),
@@ -356,6 +356,12 @@ impl AppState {
     #[must_use]
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The clock, for tasks that outlive a request.
+    #[must_use]
+    pub fn clock_handle(&self) -> Arc<Clock> {
+        Arc::clone(&self.clock)
     }
 
     #[must_use]

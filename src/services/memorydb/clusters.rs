@@ -314,6 +314,7 @@ pub fn desired(store: &Store) -> Vec<DesiredCluster> {
                             },
                             nopass: user.name == DEFAULT_USER
                                 && matches!(user.auth, Auth::NoPassword),
+                            iam: matches!(user.auth, Auth::Iam),
                         })
                         .collect()
                 })

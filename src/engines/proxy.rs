@@ -1,0 +1,292 @@
+//! The front of a cluster's Redis server: a RESP proxy on the cluster's endpoint that
+//! checks MemoryDB IAM authentication tokens and passes everything else through.
+//!
+//! Clients of IAM users send `AUTH <user> <token>` (or `HELLO <v> AUTH <user> <token>`),
+//! where the token is a SigV4-presigned URL without its scheme:
+//!
+//! ```text
+//! <cluster-name>/?Action=connect&User=<user>&X-Amz-Algorithm=AWS4-HMAC-SHA256
+//!   &X-Amz-Credential=<key>/<date>/<region>/memorydb/aws4_request&X-Amz-Date=...
+//!   &X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=...
+//! ```
+//!
+//! The proxy checks the token (its cluster, its user, that it has not expired, and with
+//! `--verify-sigv4` its signature) and sends the server `AUTH <user> <secret>` with the
+//! user's internal password, which only memshift knows; a token that fails any check
+//! becomes a password that cannot match, so the server answers `WRONGPASS` in order with
+//! everything else. Commands of password users pass through untouched.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::{HeaderMap, HeaderValue};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::sigv4::{self, Keys, Signed};
+
+/// The longest a token may be valid, as on MemoryDB: 15 minutes.
+const MAX_TOKEN_SECONDS: i64 = 900;
+
+/// How tokens are checked: the keys to verify signatures with (only with
+/// `--verify-sigv4`), and memshift's clock.
+pub struct TokenAuth {
+    pub verify_with: Option<Keys>,
+    pub now: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+/// What one cluster's proxy needs.
+pub struct Front {
+    pub cluster: String,
+    pub backend_port: u16,
+    /// IAM users of the cluster, with their internal passwords.
+    pub iam_users: Mutex<HashMap<String, String>>,
+    pub auth: Arc<TokenAuth>,
+}
+
+/// Accepts clients until the task is aborted.
+pub async fn serve(listener: TcpListener, front: Arc<Front>) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        let front = Arc::clone(&front);
+        tokio::spawn(async move {
+            if let Err(e) = relay(client, &front).await {
+                tracing::debug!(cluster = %front.cluster, error = %e, "redis client connection ended");
+            }
+        });
+    }
+}
+
+async fn relay(client: TcpStream, front: &Front) -> std::io::Result<()> {
+    let _ = client.set_nodelay(true);
+    let backend = TcpStream::connect(("127.0.0.1", front.backend_port)).await?;
+    let _ = backend.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut backend_read, mut backend_write) = backend.into_split();
+    let replies = async {
+        let result = tokio::io::copy(&mut backend_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+        result.map(drop)
+    };
+    let commands = async {
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = client_read.read(&mut chunk).await?;
+            if n == 0 {
+                let _ = backend_write.shutdown().await;
+                return Ok::<(), std::io::Error>(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let mut out = Vec::with_capacity(buf.len());
+            let mut at = 0;
+            while let Some((args, used)) = command(&buf[at..]) {
+                match args {
+                    Some(args) if is_auth(&args) => out.extend(encode(&rewrite(front, args))),
+                    _ => out.extend_from_slice(&buf[at..at + used]),
+                }
+                at += used;
+            }
+            buf.drain(..at);
+            backend_write.write_all(&out).await?;
+        }
+    };
+    let (a, b) = tokio::join!(replies, commands);
+    a.and(b)
+}
+
+/// One whole command at the start of `buf`: its arguments (for a RESP array; `None` for
+/// an inline command) and its length; `None` while it is incomplete.
+fn command(buf: &[u8]) -> Option<(Option<Vec<Vec<u8>>>, usize)> {
+    if buf.is_empty() {
+        return None;
+    }
+    let line_end = |from: usize| {
+        buf[from..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| from + p)
+    };
+    if buf[0] != b'*' {
+        let end = buf.iter().position(|b| *b == b'\n')?;
+        return Some((None, end + 1));
+    }
+    let end = line_end(0)?;
+    let count: i64 = std::str::from_utf8(&buf[1..end]).ok()?.parse().ok()?;
+    let mut at = end + 2;
+    let mut args = Vec::new();
+    for _ in 0..count.max(0) {
+        if *buf.get(at)? != b'$' {
+            // Not a well-formed array: let the server judge it, as it came.
+            return Some((None, buf.len()));
+        }
+        let end = line_end(at)?;
+        let len: usize = std::str::from_utf8(&buf[at + 1..end]).ok()?.parse().ok()?;
+        let start = end + 2;
+        if buf.len() < start + len + 2 {
+            return None;
+        }
+        args.push(buf[start..start + len].to_vec());
+        at = start + len + 2;
+    }
+    Some((Some(args), at))
+}
+
+fn is_auth(args: &[Vec<u8>]) -> bool {
+    args.first()
+        .is_some_and(|c| c.eq_ignore_ascii_case(b"AUTH") || c.eq_ignore_ascii_case(b"HELLO"))
+}
+
+fn encode(args: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// `AUTH user token` (or `HELLO ... AUTH user token`) for an IAM user: the token becomes
+/// the user's internal password if it holds, or a password that cannot match.
+fn rewrite(front: &Front, mut args: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let user_at = if args[0].eq_ignore_ascii_case(b"AUTH") {
+        (args.len() == 3).then_some(1)
+    } else {
+        args.iter()
+            .position(|a| a.eq_ignore_ascii_case(b"AUTH"))
+            .filter(|i| args.len() > i + 2)
+            .map(|i| i + 1)
+    };
+    let Some(user_at) = user_at else {
+        return args;
+    };
+    let user = String::from_utf8_lossy(&args[user_at]).into_owned();
+    let internal = front
+        .iam_users
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&user)
+        .cloned();
+    let Some(internal) = internal else {
+        return args;
+    };
+    let token = String::from_utf8_lossy(&args[user_at + 1]).into_owned();
+    args[user_at + 1] = match check_token(&token, &user, &front.cluster, &front.auth) {
+        Ok(()) => internal.into_bytes(),
+        Err(why) => {
+            tracing::info!(cluster = %front.cluster, user = %user, reason = %why, "IAM token refused");
+            let mut bytes = [0u8; 24];
+            rand::fill(&mut bytes);
+            hex::encode(bytes).into_bytes()
+        }
+    };
+    args
+}
+
+/// Checks a MemoryDB IAM token for `user` on `cluster`.
+///
+/// # Errors
+/// Why the token does not hold.
+pub fn check_token(token: &str, user: &str, cluster: &str, auth: &TokenAuth) -> Result<(), String> {
+    let token = token
+        .strip_prefix("https://")
+        .or_else(|| token.strip_prefix("http://"))
+        .unwrap_or(token);
+    let (host, rest) = token.split_once('/').ok_or("not a presigned URL")?;
+    let query = rest.strip_prefix('?').ok_or("not a presigned URL")?;
+    if !host.eq_ignore_ascii_case(cluster) {
+        return Err(format!("signed for cluster {host}"));
+    }
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (sigv4::percent_decode(k), sigv4::percent_decode(v)))
+        .collect();
+    if params.get("Action").map(String::as_str) != Some("connect") {
+        return Err("not a connect token".to_owned());
+    }
+    if params.get("User").map(String::as_str) != Some(user) {
+        return Err("signed for another user".to_owned());
+    }
+    let date = params.get("X-Amz-Date").ok_or("no X-Amz-Date")?;
+    let signed_at = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| "a malformed X-Amz-Date")?
+        .and_utc();
+    let expires: i64 = params
+        .get("X-Amz-Expires")
+        .and_then(|v| v.parse().ok())
+        .ok_or("no X-Amz-Expires")?;
+    if !(1..=MAX_TOKEN_SECONDS).contains(&expires) {
+        return Err(format!(
+            "X-Amz-Expires {expires} is over {MAX_TOKEN_SECONDS} seconds"
+        ));
+    }
+    let now = (auth.now)();
+    if now > signed_at + TimeDelta::seconds(expires) {
+        return Err("expired".to_owned());
+    }
+    if signed_at > now + TimeDelta::minutes(15) {
+        return Err("signed in the future".to_owned());
+    }
+    if let Some(keys) = &auth.verify_with {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "host",
+            HeaderValue::from_str(host).map_err(|_| "a malformed host")?,
+        );
+        let request = Signed {
+            method: "GET",
+            path: "/",
+            query,
+            headers: &headers,
+            body: b"",
+        };
+        sigv4::verify(&request, keys, &["memorydb"], now).map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_split_whole() {
+        let buf = b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\nPING\r\n*1\r\n$4\r\nPI";
+        let (args, used) = command(buf).unwrap();
+        assert_eq!(args.unwrap(), [b"AUTH".to_vec(), b"pw".to_vec()]);
+        let (inline, used2) = command(&buf[used..]).unwrap();
+        assert!(inline.is_none());
+        assert_eq!(&buf[used..used + used2], b"PING\r\n");
+        assert!(command(&buf[used + used2..]).is_none());
+    }
+
+    #[test]
+    fn tokens_name_their_cluster_user_and_lifetime() {
+        let now = Utc::now();
+        let auth = TokenAuth {
+            verify_with: None,
+            now: Box::new(move || now),
+        };
+        let date = now.format("%Y%m%dT%H%M%SZ");
+        let token = format!(
+            "orders/?Action=connect&User=app&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+        );
+        assert_eq!(check_token(&token, "app", "orders", &auth), Ok(()));
+        assert!(check_token(&token, "other", "orders", &auth).is_err());
+        assert!(check_token(&token, "app", "billing", &auth).is_err());
+        let late = TokenAuth {
+            verify_with: None,
+            now: Box::new(move || now + TimeDelta::minutes(16)),
+        };
+        assert_eq!(
+            check_token(&token, "app", "orders", &late),
+            Err("expired".to_owned())
+        );
+    }
+}
