@@ -63,6 +63,14 @@ pub struct Shared {
 /// # Errors
 /// A message naming the setting, file or init entry that stopped start-up.
 pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
+    if let Some(path) = &config.services.redis_server
+        && !path.is_file()
+    {
+        return Err(format!(
+            "--redis-server {}: no such file (give the path of redis-server or valkey-server)",
+            path.display()
+        ));
+    }
     let keys = match &config.credentials_file {
         Some(path) => Keys::load(path, &config.default_account)?,
         None => Keys::default(),

@@ -211,6 +211,23 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
             "init file",
         ),
         (vec!["--data-dir", &data_file], vec![], "data directory"),
+        (
+            vec!["--redis-server", "/nonexistent/redis-server"],
+            vec![],
+            "--redis-server",
+        ),
+        (vec!["--verify-sigv4"], vec![], "--credentials-file"),
+        (
+            vec!["--credentials-file", "/nonexistent/keys.json"],
+            vec![],
+            "credentials file",
+        ),
+        (vec!["--max-connections", "0"], vec![], "--max-connections"),
+        (
+            vec!["--header-read-timeout", "0"],
+            vec![],
+            "--header-read-timeout",
+        ),
     ];
     for (args, env, names) in cases {
         let (code, stderr) = run(&args, &env);
@@ -792,5 +809,41 @@ async fn passwords_never_reach_logs_answers_or_the_data_directory() {
     assert!(
         !stored.contains(&credential),
         "a temporary password in the data directory"
+    );
+}
+
+#[tokio::test]
+async fn without_a_redis_server_clusters_are_control_plane_only() {
+    // A PATH with no redis-server or valkey-server on it.
+    let empty = temp_dir("no-redis");
+    let p = Proc::start_env(&[], &[("PATH", empty.to_str().unwrap())]);
+    let health: serde_json::Value = reqwest::get(format!("{}/_memshift/health", p.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health["engines"]["redis"],
+        "control-plane only: no redis-server found"
+    );
+    let (status, out) = memorydb(
+        &p.url(),
+        "CreateCluster",
+        r#"{"ClusterName":"paper","NodeType":"db.t4g.small","ACLName":"open-access"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let endpoint = &out["Cluster"]["ClusterEndpoint"];
+    assert_eq!(
+        endpoint["Address"],
+        "clustercfg.paper.memshift.memorydb.us-east-1.amazonaws.com"
+    );
+    assert_eq!(endpoint["Port"], 6379);
+    assert!(
+        p.log_text()
+            .contains("MemoryDB clusters are control-plane only"),
+        "{}",
+        p.log_text()
     );
 }
