@@ -190,7 +190,10 @@ class Server:
 
 
 def start_memshift(extra=()):
-    return Server("memshift", lambda p: [MEMSHIFT, "--port", str(p), "--log-level", "warn", *extra])
+    # Clusters without real Redis or PostgreSQL servers: the benchmark measures memshift.
+    return Server("memshift", lambda p: [MEMSHIFT, "--port", str(p), "--log-level", "warn",
+                                         "--redis-server", "off", "--postgres-bin-dir", "off",
+                                         *extra])
 
 
 def start_moto():
@@ -428,7 +431,8 @@ def write_report(results, lines, checks):
         "",
         "## Method",
         "",
-        "- One run on one machine starts three servers: memshift (release build, `--log-level warn`), "
+        "- One run on one machine starts three servers: memshift (release build, `--log-level warn`, "
+        "`--redis-server off --postgres-bin-dir off`: clusters without real servers, so the figures are memshift's own), "
         "`moto_server` (moto's Python server) and a bare axum server built from the same axum and tokio "
         "(`bench/baseline`: it reads the body and answers a small document).",
         "- Each server runs on CPU 0 with one runtime worker (`taskset`, `TOKIO_WORKER_THREADS=1`) and "

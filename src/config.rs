@@ -25,6 +25,8 @@ pub struct Config {
     pub limits: NetLimits,
     /// Access keys with their secrets, accounts and IAM identities (a JSON file).
     pub credentials_file: Option<PathBuf>,
+    /// How far ahead of the system's clock memshift's clock starts.
+    pub clock_offset: Option<chrono::Duration>,
     /// Refuse AWS requests that are not signed with SigV4 by a key of the credentials file.
     pub verify_sigv4: bool,
     /// Settings the services read.
@@ -76,6 +78,7 @@ impl Default for ServiceSettings {
             cluster_creation_delay: Duration::ZERO,
             iam_identities: HashMap::new(),
             redis_server: None,
+            postgres_bin_dir: None,
         }
     }
 }
@@ -109,6 +112,9 @@ pub struct ServiceSettings {
     /// The Redis server binary MemoryDB clusters run; `redis-server` or
     /// `valkey-server` on `PATH` when not given.
     pub redis_server: Option<PathBuf>,
+    /// The directory of PostgreSQL's server binaries Redshift clusters run (`off`: none);
+    /// Debian's layout or `PATH` when not given.
+    pub postgres_bin_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -121,6 +127,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             limits: NetLimits::default(),
             credentials_file: None,
+            clock_offset: None,
             verify_sigv4: false,
             services: ServiceSettings::default(),
             data_dir: None,
@@ -130,13 +137,26 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration for tests: loopback, a free port, defaults for everything else.
+    /// A configuration for tests: loopback, a free port, clusters without real servers
+    /// (see [`Config::with_engines`]), defaults for everything else.
     #[must_use]
     pub fn ephemeral() -> Self {
-        Config {
+        let mut config = Config {
             port: 0,
             ..Config::default()
-        }
+        };
+        config.services.redis_server = Some(PathBuf::from("off"));
+        config.services.postgres_bin_dir = Some(PathBuf::from("off"));
+        config
+    }
+
+    /// The same, with clusters backed by the Redis and PostgreSQL servers found on this
+    /// machine.
+    #[must_use]
+    pub fn with_engines(mut self) -> Self {
+        self.services.redis_server = None;
+        self.services.postgres_bin_dir = None;
+        self
     }
 
     #[must_use]

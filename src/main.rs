@@ -34,6 +34,8 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_CREDENTIALS_FILE",
     "MEMSHIFT_VERIFY_SIGV4",
     "MEMSHIFT_REDIS_SERVER",
+    "MEMSHIFT_CLOCK_OFFSET",
+    "MEMSHIFT_POSTGRES_BIN_DIR",
 ];
 
 #[derive(Debug, Parser)]
@@ -102,6 +104,16 @@ struct Cli {
     /// `valkey-server` on PATH; without one, clusters are control-plane only).
     #[arg(long, env = "MEMSHIFT_REDIS_SERVER")]
     redis_server: Option<PathBuf>,
+    /// The directory of PostgreSQL's server binaries Redshift clusters run (default:
+    /// Debian's /usr/lib/postgresql/<newest>/bin, or `initdb` and `postgres` on PATH;
+    /// `off`: clusters are control-plane only).
+    #[arg(long, env = "MEMSHIFT_POSTGRES_BIN_DIR")]
+    postgres_bin_dir: Option<PathBuf>,
+    /// Start memshift's clock this far ahead of the system's (`90s`, `15m`): credentials
+    /// and tokens expire as if that much time had passed. `POST /_memshift/clock` moves it
+    /// further while running.
+    #[arg(long, env = "MEMSHIFT_CLOCK_OFFSET", value_parser = parse_duration)]
+    clock_offset: Option<Duration>,
     /// JSON list of access keys: `{"access_key_id", "secret_access_key", "account"?,
     /// "user"? | "role"?}`. Gives each key its account and IAM identity.
     #[arg(long, env = "MEMSHIFT_CREDENTIALS_FILE")]
@@ -197,8 +209,12 @@ fn main() -> ExitCode {
             cluster_creation_delay: cli.cluster_creation_delay,
             iam_identities: cli.iam_identities.into_iter().collect(),
             redis_server: cli.redis_server,
+            postgres_bin_dir: cli.postgres_bin_dir,
         },
         credentials_file: cli.credentials_file,
+        clock_offset: cli
+            .clock_offset
+            .map(|d| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)),
         verify_sigv4: cli.verify_sigv4,
         limits: NetLimits {
             max_connections: cli.max_connections as usize,
@@ -256,6 +272,13 @@ async fn run(config: Config) -> ExitCode {
     };
     match listener.local_addr() {
         Ok(addr) => {
+            if let Some(dir) = shared.state.postgres.bin_dir() {
+                tracing::info!(postgres_bin_dir = %dir.display(), "Redshift clusters run a real PostgreSQL server each");
+            } else {
+                tracing::info!(
+                    "no PostgreSQL server binaries found: Redshift clusters are control-plane only"
+                );
+            }
             if let Some(path) = shared.state.redis.binary() {
                 tracing::info!(redis_server = %path.display(), "MemoryDB clusters run a real Redis server each");
             } else {

@@ -55,6 +55,14 @@ impl fmt::Display for Secret {
 pub struct PasswordHash(pub [u8; 32]);
 
 impl PasswordHash {
+    /// Whether `password` hashes to this, compared in constant time.
+    #[must_use]
+    pub fn matches(&self, password: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let candidate: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        self.0.ct_eq(&candidate).into()
+    }
+
     /// Lower-case hex, the form `ACL SETUSER name #<hex>` takes.
     #[must_use]
     pub fn to_hex(&self) -> String {

@@ -57,13 +57,10 @@ pub struct Shared {
     pub init_file: Option<std::path::PathBuf>,
 }
 
-/// Builds the state a configuration asks for: in memory, or recovered from the data
-/// directory; then applies the init file when the state is new.
-///
-/// # Errors
-/// A message naming the setting, file or init entry that stopped start-up.
-pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
+/// The server binaries the settings name must be there.
+fn check_engines(config: &Config) -> Result<(), String> {
     if let Some(path) = &config.services.redis_server
+        && path.as_os_str() != "off"
         && !path.is_file()
     {
         return Err(format!(
@@ -71,6 +68,26 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
             path.display()
         ));
     }
+    if let Some(dir) = &config.services.postgres_bin_dir
+        && dir.as_os_str() != "off"
+        && !dir.join("postgres").is_file()
+    {
+        return Err(format!(
+            "--postgres-bin-dir {}: no postgres binary there (give the directory of \
+             PostgreSQL's server binaries, such as /usr/lib/postgresql/15/bin)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the state a configuration asks for: in memory, or recovered from the data
+/// directory; then applies the init file when the state is new.
+///
+/// # Errors
+/// A message naming the setting, file or init entry that stopped start-up.
+pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
+    check_engines(config)?;
     let keys = match &config.credentials_file {
         Some(path) => Keys::load(path, &config.default_account)?,
         None => Keys::default(),
@@ -130,17 +147,23 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
         );
     }
     drop(init);
+    if let Some(offset) = config.clock_offset {
+        state.clock().advance(offset);
+    }
     let clock = state.clock_handle();
     state.redis.set_token_auth(TokenAuth {
         verify_with: config.verify_sigv4.then(|| keys.clone()),
         now: Box::new(move || clock.now()),
     });
+    let state = Arc::new(state);
+    state.postgres.attach(&state);
     // Clusters recovered from the data directory get their servers back.
     for scope in state.scopes() {
         memorydb::reconcile(&state, &scope).await;
+        redshift::reconcile(&state, &scope).await;
     }
     Ok(Arc::new(Shared {
-        state: Arc::new(state),
+        state,
         max_body_bytes: config.max_body_bytes,
         limits: config.limits.clone(),
         keys,
@@ -163,6 +186,7 @@ where
                 health(&shared, request.method(), request.uri())
             }
             "/_memshift/reset" => reset(&shared, request.method(), request.uri()).await,
+            "/_memshift/clock" => clock(&shared, request).await,
             _ => handle(&shared, request).await,
         }
     };
@@ -197,6 +221,10 @@ fn health(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
                 || "control-plane only: no redis-server found".to_owned(),
                 |p| p.display().to_string(),
             ),
+            "postgres": state.postgres.bin_dir().map_or_else(
+                || "control-plane only: no PostgreSQL server binaries found".to_owned(),
+                |p| p.display().to_string(),
+            ),
         },
         "persistence": if state.is_durable() { "data-dir" } else { "memory" },
     });
@@ -208,6 +236,59 @@ fn health(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
         .into_response()
 }
 
+/// `GET /_memshift/clock`: memshift's time and its offset from the system's.
+/// `POST /_memshift/clock` with `{"advance_seconds": N}`: moves it forward (or back), so
+/// that a test can see temporary credentials and IAM tokens expire without waiting.
+async fn clock<B>(shared: &Shared, request: Request<B>) -> Response
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let state = &shared.state;
+    if parts.method == Method::POST {
+        let bytes = read_body(body, &parts.headers, 4096).await;
+        let advance = bytes
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("advance_seconds").and_then(serde_json::Value::as_f64))
+            .filter(|s| s.is_finite() && s.abs() < 1e10);
+        let Some(seconds) = advance else {
+            let parts = ProtocolError::Serialization(
+                "Expected a JSON body {\"advance_seconds\": <number>}.".to_owned(),
+            )
+            .parts(Protocol::Json);
+            return json_error(&parts, &new_request_id());
+        };
+        #[allow(clippy::cast_possible_truncation, reason = "bounded above")]
+        state
+            .clock()
+            .advance(chrono::Duration::milliseconds((seconds * 1000.0) as i64));
+        tracing::info!(advance_seconds = seconds, "clock moved");
+    } else if parts.method != Method::GET {
+        return admin_no_route(&parts.method, &parts.uri);
+    }
+    let now = state.clock().now();
+    let body = serde_json::json!({
+        "now": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "offset_seconds": seconds(state.clock().offset()),
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "clock offsets in milliseconds stay far below 2^52"
+)]
+fn seconds(d: chrono::Duration) -> f64 {
+    d.num_milliseconds() as f64 / 1000.0
+}
+
 /// `POST /_memshift/reset`: every account and region back to the built-in state, on disk
 /// too, then the init file again.
 async fn reset(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Response {
@@ -215,15 +296,24 @@ async fn reset(shared: &Shared, method: &Method, uri: &axum::http::Uri) -> Respo
         return admin_no_route(method, uri);
     }
     let result = match shared.state.reset().await {
-        Ok(()) => match &shared.init_file {
-            Some(path) => match seed::load(path) {
-                Ok(calls) => seed::apply(&shared.state, &calls).await,
-                Err(e) => Err(e),
-            },
-            None => Ok(()),
-        },
+        Ok(()) => {
+            // The clusters are gone, and so are their servers and databases.
+            shared.state.redis.stop_all().await;
+            shared.state.postgres.reset().await;
+            match &shared.init_file {
+                Some(path) => match seed::load(path) {
+                    Ok(calls) => seed::apply(&shared.state, &calls).await,
+                    Err(e) => Err(e),
+                },
+                None => Ok(()),
+            }
+        }
         Err(e) => Err(e),
     };
+    for scope in shared.state.scopes() {
+        memorydb::reconcile(&shared.state, &scope).await;
+        redshift::reconcile(&shared.state, &scope).await;
+    }
     match result {
         Ok(()) => {
             tracing::info!("state reset");
@@ -339,9 +429,15 @@ where
                         "the change could not be made durable: {e}"
                     ))
                     .into());
-                } else if outcome.service == memorydb::SERVICE_NAME && outcome.result.is_ok() {
-                    // Clusters' Redis servers follow the change before it is answered.
-                    memorydb::reconcile_after(&shared.state, &ctx.scope, &outcome.operation).await;
+                } else if outcome.result.is_ok() {
+                    // Clusters' servers follow the change before it is answered.
+                    if outcome.service == memorydb::SERVICE_NAME {
+                        memorydb::reconcile_after(&shared.state, &ctx.scope, &outcome.operation)
+                            .await;
+                    } else if outcome.service == redshift::SERVICE_NAME {
+                        redshift::reconcile_after(&shared.state, &ctx.scope, &outcome.operation)
+                            .await;
+                    }
                 }
                 outcome
             }
@@ -607,6 +703,7 @@ pub async fn serve(
     let limits = shared.limits.clone();
     let result = crate::net::serve(listener, shared, &limits, shutdown).await;
     state.redis.stop_all().await;
+    state.postgres.stop_all().await;
     state.flush().await;
     state.close();
     result

@@ -102,7 +102,9 @@ async fn acl_users_log_in_and_are_held_to_their_access_strings() {
     if !redis_available() {
         return;
     }
-    let server = memshift::start(&Config::ephemeral()).await.unwrap();
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
     let client = memorydb(&server);
     create_password_user(
         &client,
@@ -256,7 +258,9 @@ async fn the_default_user_follows_the_acl() {
     if !redis_available() {
         return;
     }
-    let server = memshift::start(&Config::ephemeral()).await.unwrap();
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
     let client = memorydb(&server);
     // open-access: the default user needs no password.
     let port = create_cluster(&client, "open", "open-access").await;
@@ -337,7 +341,7 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     let dir = std::env::temp_dir().join(format!("memshift-redis-restart-{}", uuid::Uuid::new_v4()));
     let config = Config {
         data_dir: Some(dir.clone()),
-        ..Config::ephemeral()
+        ..Config::ephemeral().with_engines()
     };
     let server = memshift::start(&config).await.unwrap();
     let client = memorydb(&server);
@@ -468,7 +472,7 @@ mod iam {
         let server = memshift::start(&Config {
             credentials_file: Some(keys),
             verify_sigv4: true,
-            ..Config::ephemeral()
+            ..Config::ephemeral().with_engines()
         })
         .await
         .unwrap();

@@ -40,7 +40,15 @@ impl Proc {
         Self::start_env(args, &[])
     }
 
+    /// Starts the binary with clusters that run no real servers (these tests are about
+    /// the service itself).
     fn start_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut all = vec!["--redis-server", "off", "--postgres-bin-dir", "off"];
+        all.extend_from_slice(args);
+        Self::start_raw(&all, env)
+    }
+
+    fn start_raw(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("memshift-log-{}", uuid::Uuid::new_v4()));
         let child = Command::new(BIN)
@@ -816,7 +824,10 @@ async fn passwords_never_reach_logs_answers_or_the_data_directory() {
 async fn without_a_redis_server_clusters_are_control_plane_only() {
     // A PATH with no redis-server or valkey-server on it.
     let empty = temp_dir("no-redis");
-    let p = Proc::start_env(&[], &[("PATH", empty.to_str().unwrap())]);
+    let p = Proc::start_raw(
+        &["--postgres-bin-dir", "off"],
+        &[("PATH", empty.to_str().unwrap())],
+    );
     let health: serde_json::Value = reqwest::get(format!("{}/_memshift/health", p.url()))
         .await
         .unwrap()

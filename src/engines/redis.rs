@@ -65,7 +65,7 @@ pub struct Redis {
     binary: Option<PathBuf>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     /// Ports by cluster, readable without waiting (the cluster views need them).
-    ports: Mutex<HashMap<(Scope, String), u16>>,
+    ports: super::Ports,
     /// How the proxies check IAM tokens.
     token_auth: OnceLock<Arc<TokenAuth>>,
 }
@@ -79,17 +79,19 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
-    /// Uses `configured`, or else the first `redis-server` or `valkey-server` on `PATH`.
+    /// Uses `configured`, or else the first `redis-server` or `valkey-server` on `PATH`;
+    /// `off` runs no servers.
     #[must_use]
     pub fn new(configured: Option<&Path>) -> Self {
-        let binary = configured
-            .map(Path::to_path_buf)
-            .or_else(|| find_on_path("redis-server"))
-            .or_else(|| find_on_path("valkey-server"));
+        let binary = match configured {
+            Some(p) if p == Path::new("off") => None,
+            Some(p) => Some(p.to_path_buf()),
+            None => find_on_path("redis-server").or_else(|| find_on_path("valkey-server")),
+        };
         Redis {
             binary,
             nodes: tokio::sync::Mutex::default(),
-            ports: Mutex::default(),
+            ports: super::Ports::default(),
             token_auth: OnceLock::new(),
         }
     }
@@ -118,21 +120,13 @@ impl Redis {
     /// The loopback port of a cluster's server, when one runs.
     #[must_use]
     pub fn port(&self, scope: &Scope, cluster: &str) -> Option<u16> {
-        self.ports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(scope.clone(), cluster.to_owned()))
-            .copied()
+        self.ports.get(scope, cluster)
     }
 
     /// Whether any server runs for the region.
     #[must_use]
     pub fn runs_in(&self, scope: &Scope) -> bool {
-        self.ports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .any(|(s, _)| s == scope)
+        self.ports.any_in(scope)
     }
 
     /// Makes the region's servers match its clusters: starts, stops, and sets users.
@@ -174,10 +168,7 @@ impl Redis {
                 match start(binary, &cluster.name, cluster.port, self.token_auth()).await {
                     Ok(node) => {
                         tracing::info!(cluster = %cluster.name, port = node.port, "redis server started");
-                        self.ports
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .insert(key.clone(), node.port);
+                        self.ports.set(key.clone(), node.port);
                         nodes.insert(key.clone(), node);
                     }
                     Err(e) => {
@@ -204,10 +195,7 @@ impl Redis {
     }
 
     fn forget(&self, key: &(Scope, String)) {
-        self.ports
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+        self.ports.remove(key);
     }
 }
 

@@ -145,6 +145,12 @@ impl Clock {
         Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
     }
 
+    /// How far the clock is from the system's.
+    #[must_use]
+    pub fn offset(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
     /// Moves the clock forward (or back, with a negative amount).
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_ms
@@ -283,6 +289,8 @@ pub struct AppState {
     wal: Option<Wal>,
     /// The Redis servers behind MemoryDB clusters.
     pub redis: crate::engines::redis::Redis,
+    /// The PostgreSQL servers behind Redshift clusters.
+    pub postgres: crate::engines::postgres::Postgres,
 }
 
 impl AppState {
@@ -292,6 +300,10 @@ impl AppState {
         AppState {
             defaults,
             redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
+            postgres: crate::engines::postgres::Postgres::new(
+                settings.postgres_bin_dir.as_deref(),
+                None,
+            ),
             settings,
             clock: Arc::default(),
             started: Instant::now(),
@@ -315,6 +327,10 @@ impl AppState {
             AppState {
                 defaults,
                 redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
+                postgres: crate::engines::postgres::Postgres::new(
+                    settings.postgres_bin_dir.as_deref(),
+                    Some(dir),
+                ),
                 settings,
                 clock: Arc::default(),
                 started: Instant::now(),

@@ -146,7 +146,10 @@ def memshift_binary() -> Path:
 @pytest.fixture(scope="session")
 def server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Server:
     log_path = tmp_path_factory.mktemp("memshift") / "server.log"
-    process, port = _start(memshift_binary, log_path)
+    # Clusters without real servers here; the tests of real Redis and PostgreSQL start
+    # servers of their own (`engine_server`).
+    process, port = _start(memshift_binary, log_path,
+                           ("--redis-server", "off", "--postgres-bin-dir", "off"))
     yield Server(url=f"http://{HOST}:{port}", port=port, log_path=log_path, process=process)
     _stop(process)
 
@@ -163,12 +166,15 @@ def memshift_flags(memshift_binary: Path) -> str:
 
 @pytest.fixture(scope="session")
 def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory):
-    """start_server(*flags) -> another memshift server with extra command-line flags, for
-    tests that need settings the shared one does not have; stopped at the end of the
-    session. Check `memshift_flags` first: a flag the binary lacks ends the session."""
+    """start_server(*flags, engines=False) -> another memshift server with extra
+    command-line flags, for tests that need settings the shared one does not have (with
+    engines=True, its clusters run real Redis and PostgreSQL servers); stopped at the end
+    of the session. Check `memshift_flags` first: a flag the binary lacks ends the session."""
     started: list[subprocess.Popen] = []
 
-    def start(*flags: str) -> Server:
+    def start(*flags: str, engines: bool = False) -> Server:
+        if not engines:
+            flags = ("--redis-server", "off", "--postgres-bin-dir", "off", *flags)
         log_path = tmp_path_factory.mktemp("memshift") / "server.log"
         process, port = _start(memshift_binary, log_path, flags)
         started.append(process)
@@ -177,6 +183,12 @@ def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory
     yield start
     for process in started:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def engine_server(start_server) -> Server:
+    """A server whose clusters run the Redis and PostgreSQL servers found on this machine."""
+    return start_server(engines=True)
 
 
 # ------------------------------------------------------------ what the clients saw

@@ -19,8 +19,8 @@ if shutil.which("redis-server") is None and shutil.which("valkey-server") is Non
     pytest.skip("no redis-server on PATH", allow_module_level=True)
 
 
-def test_journey_user_acl_cluster_login(make_client, fresh_account, password):
-    memorydb = make_client(access_key_id=fresh_account)
+def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_account, password):
+    memorydb = make_client(access_key_id=fresh_account, endpoint_url=engine_server.url)
     first, second = password(), password()
     user = new_name("app")
     memorydb.create_user(

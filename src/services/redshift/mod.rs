@@ -45,6 +45,8 @@ pub struct Env<'a> {
     pub now: DateTime<Utc>,
     pub access_key_id: Option<&'a str>,
     pub settings: &'a ServiceSettings,
+    /// For CreateCluster with PostgreSQL available: the new cluster's endpoint port.
+    pub engine_port: Option<u16>,
 }
 
 /// Every action of the Redshift model (`redshift/2012-12-01`).
@@ -247,6 +249,10 @@ impl Runner<'_> {
             now: self.state.clock().now(),
             access_key_id: self.ctx.access_key_id.as_deref(),
             settings: self.state.settings(),
+            engine_port: (self.action == "CreateCluster"
+                && self.state.postgres.bin_dir().is_some())
+            .then(|| crate::engines::redis::free_port().ok())
+            .flatten(),
         };
         self.state
             .mutate(&self.ctx.scope, self.commit, |region| {
@@ -279,6 +285,40 @@ impl Runner<'_> {
             query::REDSHIFT_NAMESPACE,
         )
     }
+}
+
+/// After a successful CreateCluster or DeleteCluster, starts or stops the cluster's
+/// PostgreSQL server before the caller is answered.
+pub async fn reconcile_after(state: &AppState, scope: &Scope, action: &str) {
+    if action == "CreateCluster" || action == "DeleteCluster" {
+        reconcile(state, scope).await;
+    }
+}
+
+/// Brings the region's PostgreSQL servers in line with its clusters (at start-up too).
+pub async fn reconcile(state: &AppState, scope: &Scope) {
+    if state.postgres.bin_dir().is_none() {
+        return;
+    }
+    state
+        .postgres
+        .reconcile(scope, || {
+            state.read(scope, |region| {
+                region
+                    .redshift
+                    .clusters
+                    .values()
+                    .filter(|c| c.deleting_since.is_none())
+                    .map(|c| crate::engines::postgres::DesiredCluster {
+                        identifier: c.identifier.clone(),
+                        master_username: c.master_username.clone(),
+                        db_name: c.db_name.clone(),
+                        port: c.engine_port,
+                    })
+                    .collect()
+            })
+        })
+        .await;
 }
 
 /// The error for an action name memshift does not serve.

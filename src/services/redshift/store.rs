@@ -50,6 +50,10 @@ pub struct ClusterRecord {
     /// When DeleteCluster was accepted.
     pub deleting_since: Option<DateTime<Utc>>,
     pub credentials: Vec<IssuedCredential>,
+    /// The loopback port of the cluster's PostgreSQL front, chosen at creation when
+    /// PostgreSQL is available (and kept across restarts when it is still free).
+    #[serde(default)]
+    pub engine_port: Option<u16>,
 }
 
 /// Redshift's state in one account and region.
@@ -132,7 +136,10 @@ impl ClusterRecord {
             "deleting" | "creating" => "Unavailable",
             _ => "Modifying",
         };
-        let endpoint = (status != "creating").then(|| ("localhost".to_owned(), self.port));
+        let endpoint = (status != "creating").then(|| match self.engine_port {
+            Some(port) => ("127.0.0.1".to_owned(), port),
+            None => ("localhost".to_owned(), self.port),
+        });
         let nodes = if self.number_of_nodes == 1 {
             vec![("SHARED", "10.0.0.10".to_owned())]
         } else {

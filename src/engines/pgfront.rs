@@ -1,0 +1,299 @@
+//! The endpoint of a Redshift cluster: a thin PostgreSQL wire-protocol front.
+//!
+//! It answers the start of each connection itself, then hands the connection to the
+//! cluster's PostgreSQL server and relays bytes both ways:
+//!
+//! 1. `SSLRequest` and `GSSENCRequest` are declined (`N`), so clients go on in clear
+//!    text on the loopback interface.
+//! 2. The startup parameters are filtered: those PostgreSQL knows are kept, and those it
+//!    would refuse, such as `client_protocol_version` sent by Amazon's
+//!    `redshift_connector`, are dropped.
+//! 3. The password is asked for in clear text and checked against memshift's records:
+//!    the master user's password, or a temporary credential from GetClusterCredentials
+//!    (its user, its password's SHA-256 compared in constant time, its expiry on
+//!    memshift's clock, and its `DbName`).
+//! 4. For a temporary credential, the login role named as the returned `DbUser`
+//!    (`IAM:alice`) is created or updated with that password and `VALID UNTIL` its
+//!    expiry, made a member of the database user (`alice`, created when `AutoCreate` was
+//!    given) and of each of `DbGroups`, which must exist.
+//! 5. The server's session starts as that role over its private socket, and its answers
+//!    (authentication, parameters, ready-for-query) go to the client as they come; for
+//!    Amazon's drivers, `server_version` reads `8.0.2`, as Redshift reports it.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Weak;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream, UnixStream};
+
+use super::pgwire::{
+    Admin, CANCEL_REQUEST, GSSENC_REQUEST, MAX_UNAUTHENTICATED, PROTOCOL_3, SSL_REQUEST,
+    error_response, ident, literal, message, read_message, read_startup, send, startup,
+    startup_params,
+};
+use super::postgres::ADMIN_USER;
+use crate::protocol::context::Scope;
+use crate::services::redshift::store::IssuedCredential;
+use crate::state::AppState;
+
+/// Startup parameters passed on to PostgreSQL; every other one is dropped.
+const KEPT_PARAMETERS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "datestyle",
+    "timezone",
+    "extra_float_digits",
+    "intervalstyle",
+    "search_path",
+    "options",
+];
+
+/// What one cluster's front needs.
+pub struct Front {
+    pub scope: Scope,
+    pub cluster: String,
+    /// The server's Unix socket.
+    pub socket: PathBuf,
+    pub state: Weak<AppState>,
+}
+
+/// Accepts clients until the task is aborted.
+pub async fn serve(listener: TcpListener, front: std::sync::Arc<Front>) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        let front = std::sync::Arc::clone(&front);
+        tokio::spawn(async move {
+            if let Err(e) = session(client, &front).await {
+                tracing::debug!(cluster = %front.cluster, error = %e, "database connection ended");
+            }
+        });
+    }
+}
+
+/// Why a login was refused: SQLSTATE and message.
+type Refusal = (&'static str, String);
+
+async fn session(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
+    let _ = client.set_nodelay(true);
+    let params = loop {
+        let body = read_startup(&mut client).await?;
+        let code = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+        match code {
+            SSL_REQUEST | GSSENC_REQUEST => send(&mut client, b"N").await?,
+            CANCEL_REQUEST => {
+                // Cancel keys are the server's: pass the request on as it came.
+                let mut backend = UnixStream::connect(&front.socket).await?;
+                let mut packet = i32::try_from(body.len() + 4)
+                    .unwrap_or(0)
+                    .to_be_bytes()
+                    .to_vec();
+                packet.extend_from_slice(&body);
+                backend.write_all(&packet).await?;
+                return Ok(());
+            }
+            PROTOCOL_3 => break startup_params(&body),
+            _ => {
+                let refusal = error_response("FATAL", "0A000", "unsupported frontend protocol");
+                return send(&mut client, &refusal).await;
+            }
+        }
+    };
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let Some(user) = get("user").filter(|u| !u.is_empty()) else {
+        let refusal = error_response(
+            "FATAL",
+            "28000",
+            "no PostgreSQL user name specified in startup packet",
+        );
+        return send(&mut client, &refusal).await;
+    };
+    let database = get("database")
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| user.clone());
+    // Ask for the password in clear text (code 3).
+    send(&mut client, &message(b'R', &3i32.to_be_bytes())).await?;
+    let (kind, body) = read_message(&mut client, MAX_UNAUTHENTICATED).await?;
+    if kind != b'p' {
+        return Ok(());
+    }
+    let password = String::from_utf8_lossy(body.strip_suffix(&[0]).unwrap_or(&body)).into_owned();
+    if let Err((code, text)) = authorize(front, &user, &database, &password).await {
+        tracing::info!(cluster = %front.cluster, user = %user, database = %database, reason = %text, "database login refused");
+        return send(&mut client, &error_response("FATAL", code, &text)).await;
+    }
+    let mut kept = vec![("user".to_owned(), user), ("database".to_owned(), database)];
+    kept.extend(
+        params
+            .iter()
+            .filter(|(k, _)| KEPT_PARAMETERS.contains(&k.to_ascii_lowercase().as_str()))
+            .cloned(),
+    );
+    // Amazon's drivers announce themselves with `client_protocol_version`; they read
+    // the server's version as Redshift's, which a PostgreSQL version string is not.
+    let redshift_driver = get("client_protocol_version").is_some();
+    let mut backend = UnixStream::connect(&front.socket).await?;
+    backend.write_all(&startup(&kept)).await?;
+    // Relay the server's greeting until it is ready for queries, then everything.
+    loop {
+        let (kind, body) = read_message(&mut backend, 1 << 20).await?;
+        let out = if kind == b'S' && redshift_driver && body.starts_with(b"server_version\0") {
+            message(b'S', b"server_version\08.0.2\0")
+        } else {
+            message(kind, &body)
+        };
+        client.write_all(&out).await?;
+        if kind == b'Z' || kind == b'E' {
+            break;
+        }
+    }
+    tokio::io::copy_bidirectional(&mut client, &mut backend).await?;
+    Ok(())
+}
+
+/// Checks the password against the cluster's records and readies the login role.
+async fn authorize(
+    front: &Front,
+    user: &str,
+    database: &str,
+    password: &str,
+) -> Result<(), Refusal> {
+    let failed = || {
+        (
+            "28P01",
+            format!("password authentication failed for user \"{user}\""),
+        )
+    };
+    let state = front.state.upgrade().ok_or_else(failed)?;
+    let record = state
+        .read(&front.scope, |region| {
+            region.redshift.clusters.get(&front.cluster).cloned()
+        })
+        .ok_or_else(failed)?;
+    let now = state.clock().now();
+    if user == record.master_username {
+        return match record.master_password {
+            Some(hash) if hash.matches(password) => Ok(()),
+            _ => Err(failed()),
+        };
+    }
+    let credential = record
+        .credentials
+        .iter()
+        .rev()
+        .find(|c| c.db_user == user && c.expires > now && c.password.matches(password))
+        .cloned()
+        .ok_or_else(failed)?;
+    if let Some(only) = &credential.db_name
+        && only != database
+    {
+        return Err((
+            "28000",
+            format!("user \"{user}\" may only log in to database \"{only}\""),
+        ));
+    }
+    // The expiry on the system's clock, which is the server's.
+    let valid_until = credential.expires - state.clock().offset();
+    login_role(&front.socket, &credential, password, valid_until).await
+}
+
+/// Creates or updates the login role of a temporary credential.
+async fn login_role(
+    socket: &std::path::Path,
+    credential: &IssuedCredential,
+    password: &str,
+    valid_until: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Refusal> {
+    let internal = |e: String| ("XX000", format!("the login could not be prepared: {e}"));
+    let mut admin = Admin::connect(socket, ADMIN_USER, "postgres")
+        .await
+        .map_err(internal)?;
+    let login = &credential.db_user;
+    let base = login
+        .split_once(':')
+        .map_or(login.as_str(), |(_, name)| name);
+    let mut wanted: Vec<&str> = vec![base];
+    wanted.extend(credential.db_groups.iter().map(String::as_str));
+    let list = wanted
+        .iter()
+        .map(|n| literal(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let existing: BTreeSet<String> = admin
+        .query(&format!(
+            "SELECT rolname FROM pg_roles WHERE rolname IN ({list})"
+        ))
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect();
+    if !existing.contains(base) {
+        if !credential.auto_create {
+            return Err(("28000", format!("user \"{base}\" does not exist")));
+        }
+        admin
+            .query(&format!("CREATE ROLE {}", ident(base)))
+            .await
+            .map_err(internal)?;
+    }
+    if let Some(group) = credential.db_groups.iter().find(|g| !existing.contains(*g)) {
+        return Err(("28000", format!("group \"{group}\" does not exist")));
+    }
+    let exists = !admin
+        .query(&format!(
+            "SELECT 1 FROM pg_roles WHERE rolname = {}",
+            literal(login)
+        ))
+        .await
+        .map_err(internal)?
+        .is_empty();
+    if !exists {
+        admin
+            .query(&format!("CREATE ROLE {} LOGIN", ident(login)))
+            .await
+            .map_err(internal)?;
+    }
+    admin
+        .query(&format!(
+            "ALTER ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
+            ident(login),
+            literal(password),
+            literal(&valid_until.to_rfc3339())
+        ))
+        .await
+        .map_err(internal)?;
+    // Memberships: exactly the database user and this credential's groups.
+    let current: BTreeSet<String> = admin
+        .query(&format!(
+            "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = {}",
+            literal(login)
+        ))
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect();
+    for old in current.iter().filter(|r| !wanted.contains(&r.as_str())) {
+        admin
+            .query(&format!("REVOKE {} FROM {}", ident(old), ident(login)))
+            .await
+            .map_err(internal)?;
+    }
+    for role in wanted.iter().filter(|r| !current.contains(**r)) {
+        admin
+            .query(&format!("GRANT {} TO {}", ident(role), ident(login)))
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,440 @@
+//! Real PostgreSQL servers behind Redshift clusters.
+//!
+//! CreateCluster runs `initdb` into the cluster's own directory (under the data
+//! directory, or a temporary one) and starts `postgres` listening only on a private Unix
+//! socket, where memshift's own superuser, `memshift`, is trusted. The master user
+//! (a superuser) and the `DBName` database are created. The cluster's endpoint is a
+//! wire-protocol front (see [`super::pgfront`]) on its own loopback port: it checks
+//! passwords against memshift's records and then hands the connection to the server.
+//!
+//! PostgreSQL does not run as root; when memshift does, the servers run as the
+//! `postgres` system user (which Debian's package creates).
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+use super::pgfront::{self, Front};
+use super::pgwire::{Admin, ident, literal};
+use crate::protocol::context::Scope;
+use crate::state::AppState;
+
+/// memshift's own superuser in every server.
+pub const ADMIN_USER: &str = "memshift";
+const START_TIMEOUT: Duration = Duration::from_mins(1);
+
+/// A cluster as its server must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredCluster {
+    pub identifier: String,
+    pub master_username: String,
+    pub db_name: String,
+    /// The port chosen for its endpoint, used when it is still free.
+    pub port: Option<u16>,
+}
+
+struct Node {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+    socket_dir: PathBuf,
+    front: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The PostgreSQL servers of every Redshift cluster.
+pub struct Postgres {
+    bin_dir: Option<PathBuf>,
+    /// Where clusters' data directories go.
+    root: PathBuf,
+    /// Whether `root` is memshift's to remove at the end (no data directory given).
+    temporary: bool,
+    run_as: Option<(u32, u32)>,
+    nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
+    ports: super::Ports,
+    state: OnceLock<Weak<AppState>>,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("bin_dir", &self.bin_dir)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Postgres {
+    /// Uses `configured` (`off`: none), or else Debian's layout
+    /// (`/usr/lib/postgresql/<newest>/bin`), or else `initdb` and `postgres` on `PATH`.
+    #[must_use]
+    pub fn new(configured: Option<&Path>, data_dir: Option<&Path>) -> Self {
+        let bin_dir = match configured {
+            Some(p) if p == Path::new("off") => None,
+            Some(p) => Some(p.to_path_buf()),
+            None => find_bin_dir(),
+        };
+        let (root, temporary) = match data_dir {
+            Some(d) => (d.join("postgres"), false),
+            None => (
+                std::env::temp_dir().join(format!("memshift-pg-{}", std::process::id())),
+                true,
+            ),
+        };
+        Postgres {
+            bin_dir,
+            root,
+            temporary,
+            run_as: run_as(),
+            nodes: tokio::sync::Mutex::default(),
+            ports: super::Ports::default(),
+            state: OnceLock::new(),
+        }
+    }
+
+    /// The directory of the server binaries, if any.
+    #[must_use]
+    pub fn bin_dir(&self) -> Option<&Path> {
+        self.bin_dir.as_deref()
+    }
+
+    /// Lets the fronts read the clusters' records (their credentials) at login.
+    pub fn attach(&self, state: &Arc<AppState>) {
+        let _ = self.state.set(Arc::downgrade(state));
+    }
+
+    /// The endpoint port of a cluster's server, when one runs.
+    #[must_use]
+    pub fn port(&self, scope: &Scope, cluster: &str) -> Option<u16> {
+        self.ports.get(scope, cluster)
+    }
+
+    /// Makes the region's servers match its clusters: starts new ones, stops others.
+    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Vec<DesiredCluster>) {
+        let Some(bin_dir) = &self.bin_dir else {
+            return;
+        };
+        let mut nodes = self.nodes.lock().await;
+        let clusters = desired();
+        let gone: Vec<(Scope, String)> = nodes
+            .keys()
+            .filter(|(s, id)| s == scope && !clusters.iter().any(|c| &c.identifier == id))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(node) = nodes.remove(&key) {
+                self.forget(&key);
+                stop(node, true).await;
+                tracing::info!(cluster = %key.1, "postgres server stopped and removed");
+            }
+        }
+        for cluster in &clusters {
+            let key = (scope.clone(), cluster.identifier.clone());
+            if let Some(node) = nodes.get_mut(&key) {
+                if matches!(node.child.try_wait(), Ok(None)) {
+                    continue;
+                }
+                if let Some(old) = nodes.remove(&key) {
+                    tracing::warn!(cluster = %cluster.identifier, "postgres server had exited; starting it again");
+                    stop(old, false).await;
+                }
+            }
+            let started = Instant::now();
+            match self.start(bin_dir, scope, cluster).await {
+                Ok(node) => {
+                    tracing::info!(
+                        cluster = %cluster.identifier,
+                        port = node.port,
+                        millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "postgres server started"
+                    );
+                    self.ports.set(key.clone(), node.port);
+                    nodes.insert(key, node);
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.identifier, error = %e, "cannot start a postgres server");
+                }
+            }
+        }
+    }
+
+    /// Stops every server (at shutdown); temporary data goes too.
+    pub async fn stop_all(&self) {
+        let mut nodes = self.nodes.lock().await;
+        for (key, node) in nodes.drain() {
+            self.forget(&key);
+            stop(node, false).await;
+        }
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    /// Stops every server and removes every database (after a reset of the state).
+    pub async fn reset(&self) {
+        let mut nodes = self.nodes.lock().await;
+        for (key, node) in nodes.drain() {
+            self.forget(&key);
+            stop(node, true).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+
+    fn forget(&self, key: &(Scope, String)) {
+        self.ports.remove(key);
+    }
+
+    async fn start(
+        &self,
+        bin_dir: &Path,
+        scope: &Scope,
+        cluster: &DesiredCluster,
+    ) -> Result<Node, String> {
+        let dir = self.root.join(format!(
+            "{}-{}-{}",
+            scope.account, scope.region, cluster.identifier
+        ));
+        let data = dir.join("data");
+        self.make_dir(&dir)?;
+        if !data.join("PG_VERSION").exists() {
+            let out = self
+                .command(&bin_dir.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", ADMIN_USER, "--auth-local=trust", "--auth-host=reject"])
+                .args(["-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"])
+                .output()
+                .await
+                .map_err(|e| format!("cannot run initdb: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "initdb failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        // Unix socket paths are short; keep the socket in a short directory of its own.
+        let mut tag = [0u8; 6];
+        rand::fill(&mut tag);
+        let socket_dir = std::env::temp_dir().join(format!("mspg-{}", hex::encode(tag)));
+        self.make_dir(&socket_dir)?;
+        let internal_port = 5432;
+        let log = std::fs::File::create(dir.join("postgres.log"))
+            .map_err(|e| format!("cannot create the server log: {e}"))?;
+        if let Some((uid, gid)) = self.run_as {
+            let _ = std::os::unix::fs::chown(dir.join("postgres.log"), Some(uid), Some(gid));
+        }
+        let fsync = if self.temporary { "off" } else { "on" };
+        let child = self
+            .command(&bin_dir.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", socket_dir.display()))
+            .args(["-c", &format!("port={internal_port}")])
+            .args(["-c", &format!("fsync={fsync}")])
+            .args(["-c", "synchronous_commit=off", "-c", "max_connections=100"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run postgres: {e}"))?;
+        let socket = socket_dir.join(format!(".s.PGSQL.{internal_port}"));
+        let mut node = Node {
+            child,
+            port: 0,
+            dir,
+            socket_dir,
+            front: None,
+        };
+        let mut admin = match wait_ready(&mut node, &socket).await {
+            Ok(a) => a,
+            Err(e) => {
+                stop(node, false).await;
+                return Err(e);
+            }
+        };
+        if let Err(e) = bootstrap(&mut admin, &socket, cluster).await {
+            stop(node, false).await;
+            return Err(e);
+        }
+        let listener = match cluster.port {
+            Some(p) => match tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
+                Ok(l) => Ok(l),
+                Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await,
+            },
+            None => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await,
+        };
+        let listener = match listener {
+            Ok(l) => l,
+            Err(e) => {
+                stop(node, false).await;
+                return Err(format!("no free port: {e}"));
+            }
+        };
+        node.port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let front = Arc::new(Front {
+            scope: scope.clone(),
+            cluster: cluster.identifier.clone(),
+            socket,
+            state: self.state.get().cloned().unwrap_or_default(),
+        });
+        node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
+        Ok(node)
+    }
+
+    fn make_dir(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut std = std::process::Command::new(program);
+        if let Some((uid, gid)) = self.run_as {
+            std.uid(uid).gid(gid);
+            // The servers' environment: no HOME of root's.
+            std.env("HOME", "/tmp");
+        }
+        Command::from(std)
+    }
+}
+
+async fn wait_ready(node: &mut Node, socket: &Path) -> Result<Admin, String> {
+    let started = Instant::now();
+    loop {
+        if socket.exists()
+            && let Ok(admin) = Admin::connect(socket, ADMIN_USER, "postgres").await
+        {
+            return Ok(admin);
+        }
+        if let Ok(Some(status)) = node.child.try_wait() {
+            let log = std::fs::read_to_string(node.dir.join("postgres.log")).unwrap_or_default();
+            return Err(format!(
+                "postgres exited at start ({status}): {}",
+                log.trim()
+            ));
+        }
+        if started.elapsed() > START_TIMEOUT {
+            return Err("postgres did not accept connections within 60 s".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The master user (a superuser, as on Redshift) and the cluster's database.
+async fn bootstrap(
+    admin: &mut Admin,
+    socket: &Path,
+    cluster: &DesiredCluster,
+) -> Result<(), String> {
+    let master = &cluster.master_username;
+    let exists = admin
+        .query(&format!(
+            "SELECT 1 FROM pg_roles WHERE rolname = {}",
+            literal(master)
+        ))
+        .await?;
+    if exists.is_empty() {
+        admin
+            .query(&format!(
+                "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
+                ident(master)
+            ))
+            .await?;
+    }
+    let exists = admin
+        .query(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = {}",
+            literal(&cluster.db_name)
+        ))
+        .await?;
+    if exists.is_empty() {
+        admin
+            .query(&format!(
+                "CREATE DATABASE {} OWNER {}",
+                ident(&cluster.db_name),
+                ident(master)
+            ))
+            .await?;
+        // As on Redshift, every user may create tables in `public` (PostgreSQL 15 and
+        // later no longer allow it by default).
+        let mut db = Admin::connect(socket, ADMIN_USER, &cluster.db_name).await?;
+        db.query("GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
+    }
+    Ok(())
+}
+
+async fn stop(mut node: Node, remove: bool) {
+    if let Some(front) = node.front.take() {
+        front.abort();
+    }
+    // A fast shutdown (SIGINT) lets the server end its own processes; SIGKILL would
+    // leave them behind.
+    let interrupted = match node.child.id() {
+        Some(pid) => std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success()),
+        None => false,
+    };
+    let waited = interrupted
+        && tokio::time::timeout(Duration::from_secs(10), node.child.wait())
+            .await
+            .is_ok();
+    if !waited {
+        let _ = node.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await;
+    }
+    let _ = std::fs::remove_dir_all(&node.socket_dir);
+    if remove {
+        let _ = std::fs::remove_dir_all(&node.dir);
+    }
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
+    let debian = Path::new("/usr/lib/postgresql");
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(debian)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").is_file().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .find(|dir| dir.join("postgres").is_file() && dir.join("initdb").is_file())
+}
+
+/// The user and group the servers run as when memshift runs as root.
+fn run_as() -> Option<(u32, u32)> {
+    let euid = std::fs::metadata("/proc/self").ok()?.uid();
+    if euid != 0 {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&"postgres"))
+            .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
+            .flatten()
+    })
+}

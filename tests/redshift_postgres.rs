@@ -1,0 +1,308 @@
+//! Redshift clusters backed by a real PostgreSQL: temporary credentials log in with the
+//! right identity, groups and privileges, only to their database and only until they
+//! expire.
+//!
+//! These tests need PostgreSQL's server binaries (Debian's `postgresql` package).
+//! Without them they are skipped with a message, unless `MEMSHIFT_REQUIRE_POSTGRES=1`
+//! (as CI sets), which makes their absence a failure.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_redshift::Client;
+use common::{redshift, try_create_cluster};
+use memshift::Config;
+use tokio_postgres::NoTls;
+
+fn postgres_available() -> bool {
+    let found = memshift::engines::postgres::Postgres::new(None, None)
+        .bin_dir()
+        .is_some();
+    if !found {
+        assert!(
+            std::env::var_os("MEMSHIFT_REQUIRE_POSTGRES").is_none(),
+            "MEMSHIFT_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
+    }
+    found
+}
+
+/// Logs in; answers the client or the server's error (SQLSTATE and message).
+async fn login(
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+) -> Result<tokio_postgres::Client, (String, String)> {
+    let connected = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user(user)
+        .password(password)
+        .dbname(db)
+        .connect_timeout(Duration::from_secs(10))
+        .connect(NoTls)
+        .await;
+    match connected {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Err(e) => Err(match e.as_db_error() {
+            Some(db) => (db.code().code().to_owned(), db.message().to_owned()),
+            None => ("-".to_owned(), e.to_string()),
+        }),
+    }
+}
+
+async fn credentials(
+    client: &Client,
+    cluster: &str,
+    user: &str,
+    groups: &[&str],
+    auto_create: bool,
+) -> (String, String) {
+    let mut call = client
+        .get_cluster_credentials()
+        .cluster_identifier(cluster)
+        .db_user(user)
+        .db_name("dev")
+        .auto_create(auto_create);
+    for g in groups {
+        call = call.db_groups(*g);
+    }
+    let out = call.send().await.unwrap();
+    (
+        out.db_user().unwrap().to_owned(),
+        out.db_password().unwrap().to_owned(),
+    )
+}
+
+async fn endpoint_port(client: &Client, cluster: &str) -> u16 {
+    let described = client
+        .describe_clusters()
+        .cluster_identifier(cluster)
+        .send()
+        .await
+        .unwrap();
+    let c = &described.clusters()[0];
+    assert_eq!(c.cluster_status(), Some("available"));
+    let endpoint = c.endpoint().unwrap();
+    assert_eq!(endpoint.address(), Some("127.0.0.1"));
+    u16::try_from(endpoint.port().unwrap()).unwrap()
+}
+
+async fn one_value(client: &tokio_postgres::Client, sql: &str) -> String {
+    let row = client.query_one(sql, &[]).await.unwrap();
+    row.get::<_, String>(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporary_credentials_log_in_as_their_user_and_groups() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    let started = Instant::now();
+    try_create_cluster(&client, "warehouse").await.unwrap();
+    let port = endpoint_port(&client, "warehouse").await;
+    let master = login(port, "admin", "Sup3rSecret", "dev").await.unwrap();
+    eprintln!(
+        "CreateCluster to a master login: {} ms",
+        started.elapsed().as_millis()
+    );
+    master
+        .batch_execute(
+            "CREATE ROLE alice; CREATE ROLE analysts; \
+             CREATE TABLE sales (amount int); INSERT INTO sales VALUES (5), (7); \
+             GRANT SELECT ON sales TO analysts; CREATE TABLE secrets (x int);",
+        )
+        .await
+        .unwrap();
+    // The master password is the master's only.
+    assert_eq!(
+        login(port, "admin", "not-it", "dev").await.unwrap_err().0,
+        "28P01"
+    );
+
+    // alice, joining analysts: she is IAM:alice, a member of alice and analysts, and has
+    // the group's privileges but no others.
+    let (user, password) = credentials(&client, "warehouse", "alice", &["analysts"], false).await;
+    assert_eq!(user, "IAM:alice");
+    let alice = login(port, &user, &password, "dev").await.unwrap();
+    assert_eq!(
+        one_value(&alice, "SELECT current_user::text").await,
+        "IAM:alice"
+    );
+    assert_eq!(
+        one_value(&alice, "SELECT pg_has_role('analysts', 'member')::text").await,
+        "true"
+    );
+    assert_eq!(
+        one_value(&alice, "SELECT pg_has_role('alice', 'member')::text").await,
+        "true"
+    );
+    assert_eq!(
+        one_value(&alice, "SELECT sum(amount)::text FROM sales").await,
+        "12"
+    );
+    let denied = alice.query("SELECT * FROM secrets", &[]).await.unwrap_err();
+    assert_eq!(denied.code().unwrap().code(), "42501");
+
+    // Refused: a wrong password, another database.
+    let (code, _) = login(port, &user, "not-the-password", "dev")
+        .await
+        .unwrap_err();
+    assert_eq!(code, "28P01");
+    let (code, message) = login(port, &user, &password, "postgres").await.unwrap_err();
+    assert_eq!(code, "28000", "{message}");
+
+    // Without AutoCreate, a user the database does not know cannot log in; with it, the
+    // user is created.
+    let (user, password) = credentials(&client, "warehouse", "bob", &[], false).await;
+    let (code, message) = login(port, &user, &password, "dev").await.unwrap_err();
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("28000", "user \"bob\" does not exist")
+    );
+    let (user, password) = credentials(&client, "warehouse", "carol", &[], true).await;
+    assert_eq!(user, "IAMA:carol");
+    let carol = login(port, &user, &password, "dev").await.unwrap();
+    assert_eq!(
+        one_value(&carol, "SELECT pg_has_role('carol', 'member')::text").await,
+        "true"
+    );
+    // A group that does not exist fails the login, not the call.
+    let (user, password) = credentials(&client, "warehouse", "alice", &["nope"], false).await;
+    let (code, message) = login(port, &user, &password, "dev").await.unwrap_err();
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("28000", "group \"nope\" does not exist")
+    );
+
+    // GetClusterCredentialsWithIAM logs in as the caller's IAM identity.
+    let out = client
+        .get_cluster_credentials_with_iam()
+        .cluster_identifier("warehouse")
+        .db_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let iam = login(
+        port,
+        out.db_user().unwrap(),
+        out.db_password().unwrap(),
+        "dev",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        one_value(&iam, "SELECT current_user::text").await,
+        out.db_user().unwrap()
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_expire_on_memshifts_clock() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "clocked").await.unwrap();
+    let port = endpoint_port(&client, "clocked").await;
+    let (user, password) = credentials(&client, "clocked", "dave", &[], true).await;
+    login(port, &user, &password, "dev").await.unwrap();
+    // Fifteen minutes and a second later, as memshift sees it.
+    let moved: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_memshift/clock", server.url()))
+        .body(r#"{"advance_seconds": 901}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["offset_seconds"], 901.0);
+    let (code, _) = login(port, &user, &password, "dev").await.unwrap_err();
+    assert_eq!(code, "28P01");
+    // New credentials work at the new time.
+    let (user, password) = credentials(&client, "clocked", "dave", &[], true).await;
+    login(port, &user, &password, "dev").await.unwrap();
+    // A reset takes the cluster's server with it.
+    let reset = reqwest::Client::new()
+        .post(format!("{}/_memshift/reset", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(
+        login(port, &user, &password, "dev").await.unwrap_err().0,
+        "-"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_stop_with_their_cluster_and_come_back_after_a_restart() {
+    if !postgres_available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("memshift-pg-restart-{}", uuid::Uuid::new_v4()));
+    let config = Config {
+        data_dir: Some(dir.clone()),
+        ..Config::ephemeral().with_engines()
+    };
+    let server = memshift::start(&config).await.unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "kept").await.unwrap();
+    try_create_cluster(&client, "dropped").await.unwrap();
+    let kept = endpoint_port(&client, "kept").await;
+    let dropped = endpoint_port(&client, "dropped").await;
+    let master = login(kept, "admin", "Sup3rSecret", "dev").await.unwrap();
+    master
+        .batch_execute("CREATE TABLE survives (x int); INSERT INTO survives VALUES (42);")
+        .await
+        .unwrap();
+    client
+        .delete_cluster()
+        .cluster_identifier("dropped")
+        .skip_final_cluster_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login(dropped, "admin", "Sup3rSecret", "dev")
+            .await
+            .unwrap_err()
+            .0,
+        "-"
+    );
+    server.shutdown().await.unwrap();
+    assert_eq!(
+        login(kept, "admin", "Sup3rSecret", "dev")
+            .await
+            .unwrap_err()
+            .0,
+        "-"
+    );
+
+    let server = memshift::start(&config).await.unwrap();
+    let client = redshift(&server);
+    let port = endpoint_port(&client, "kept").await;
+    let master = login(port, "admin", "Sup3rSecret", "dev").await.unwrap();
+    assert_eq!(
+        one_value(&master, "SELECT x::text FROM survives").await,
+        "42"
+    );
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
