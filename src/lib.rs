@@ -4,6 +4,7 @@
 //! [`server::router`] builds the whole HTTP application from a [`Config`], so tests can
 //! serve it in-process; [`server::start`] binds and serves it in the background.
 
+mod admin;
 pub mod config;
 pub mod engines;
 pub mod net;

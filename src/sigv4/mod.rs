@@ -17,9 +17,7 @@
 //! `X-Amz-SignedHeaders`, `X-Amz-Signature`). The request date may differ from the
 //! server's clock by 15 minutes at most, as on AWS.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
@@ -27,115 +25,16 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::IamIdentity;
+mod keys;
+pub use keys::{Key, Keys};
+
 use crate::protocol::Protocol;
 use crate::protocol::error::{ErrorParts, Fault};
-use crate::secret::Secret;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const MAX_SKEW_MINUTES: i64 = 15;
 /// The longest a presigned URL may be valid, as on AWS: seven days.
 const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
-
-/// One access key of the credentials file.
-#[derive(Debug, Clone)]
-pub struct Key {
-    pub access_key_id: String,
-    pub secret: Secret,
-    /// The account the key belongs to.
-    pub account: String,
-    /// The IAM user or role behind the key, for GetClusterCredentialsWithIAM.
-    pub identity: Option<IamIdentity>,
-}
-
-/// The access keys memshift knows, by access key id.
-#[derive(Debug, Clone, Default)]
-pub struct Keys {
-    by_id: HashMap<String, Key>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFileEntry {
-    access_key_id: String,
-    secret_access_key: String,
-    account: Option<String>,
-    user: Option<String>,
-    role: Option<String>,
-}
-
-impl Keys {
-    /// Reads a credentials file: a JSON list of
-    /// `{"access_key_id", "secret_access_key", "account"?, "user"? | "role"?}`.
-    ///
-    /// # Errors
-    /// A message naming the file and the entry that is wrong.
-    pub fn load(path: &Path, default_account: &str) -> Result<Keys, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read credentials file {}: {e}", path.display()))?;
-        Keys::parse(&text, default_account)
-            .map_err(|e| format!("credentials file {}: {e}", path.display()))
-    }
-
-    /// # Errors
-    /// A message naming the entry that is wrong.
-    pub fn parse(text: &str, default_account: &str) -> Result<Keys, String> {
-        let entries: Vec<KeyFileEntry> = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "expected a JSON list of {{\"access_key_id\", \"secret_access_key\", \
-                 \"account\", \"user\" or \"role\"}} (line {}, column {})",
-                e.line(),
-                e.column()
-            )
-        })?;
-        let mut by_id = HashMap::new();
-        for (i, e) in entries.into_iter().enumerate() {
-            let n = i + 1;
-            if e.access_key_id.is_empty() || e.secret_access_key.is_empty() {
-                return Err(format!(
-                    "entry {n}: access_key_id and secret_access_key must not be empty"
-                ));
-            }
-            let account = e.account.unwrap_or_else(|| default_account.to_owned());
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("entry {n}: account must be 12 digits"));
-            }
-            let identity = match (e.user, e.role) {
-                (Some(_), Some(_)) => {
-                    return Err(format!("entry {n}: give a user or a role, not both"));
-                }
-                (Some(u), None) if !u.is_empty() => Some(IamIdentity::User(u)),
-                (None, Some(r)) if !r.is_empty() => Some(IamIdentity::Role(r)),
-                (None, None) => None,
-                _ => return Err(format!("entry {n}: user and role must not be empty")),
-            };
-            let key = Key {
-                access_key_id: e.access_key_id.clone(),
-                secret: Secret::new(e.secret_access_key),
-                account,
-                identity,
-            };
-            if by_id.insert(e.access_key_id, key).is_some() {
-                return Err(format!("entry {n}: access key id listed twice"));
-            }
-        }
-        Ok(Keys { by_id })
-    }
-
-    #[must_use]
-    pub fn get(&self, access_key_id: &str) -> Option<&Key> {
-        self.by_id.get(access_key_id)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Key> {
-        self.by_id.values()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-}
 
 /// Why a request's signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -704,108 +603,4 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The example of AWS's SigV4 documentation (IAM ListUsers, 2015-08-30).
-    #[test]
-    fn the_documented_example_signs_the_same() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            "application/x-www-form-urlencoded; charset=utf-8"
-                .parse()
-                .unwrap(),
-        );
-        headers.insert("host", "iam.amazonaws.com".parse().unwrap());
-        headers.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
-        headers.insert(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, \
-             SignedHeaders=content-type;host;x-amz-date, \
-             Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
-                .parse()
-                .unwrap(),
-        );
-        let keys = Keys::parse(
-            r#"[{"access_key_id":"AKIDEXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}]"#,
-            "000000000000",
-        )
-        .unwrap();
-        let request = Signed {
-            method: "GET",
-            path: "/",
-            query: "Action=ListUsers&Version=2010-05-08",
-            headers: &headers,
-            body: b"",
-        };
-        let now = DateTime::parse_from_rfc3339("2015-08-30T12:40:00Z")
-            .unwrap()
-            .to_utc();
-        let key = verify(&request, &keys, &["iam"], now).unwrap();
-        assert_eq!(key.access_key_id, "AKIDEXAMPLE");
-        // A minute past the allowed skew, the same request has expired.
-        let later = now + TimeDelta::minutes(16);
-        let err = verify(&request, &keys, &["iam"], later).unwrap_err();
-        assert!(
-            matches!(err, AuthError::Mismatch(m, _) if m.starts_with("Signature expired: 20150830T123600Z is now earlier than 20150830T124100Z"))
-        );
-    }
-
-    #[test]
-    fn region_names() {
-        for ok in [
-            "us-east-1",
-            "ap-southeast-2",
-            "us-gov-west-1",
-            "cn-northwest-1",
-            "il-central-1",
-        ] {
-            assert!(is_region(ok), "{ok}");
-        }
-        for bad in [
-            "mars-north-1",
-            "us-est-1",
-            "us-east",
-            "useast1",
-            "us-east-x",
-            "",
-        ] {
-            assert!(!is_region(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn malformed_headers_are_incomplete() {
-        let keys = Keys::default();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=a/b".parse().unwrap(),
-        );
-        let request = Signed {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &headers,
-            body: b"",
-        };
-        let err = verify(&request, &keys, &["memorydb"], Utc::now()).unwrap_err();
-        let AuthError::Incomplete(m) = err else {
-            panic!("{err:?}")
-        };
-        assert!(m.contains("requires 'Signature' parameter"), "{m}");
-        assert!(m.contains("'X-Amz-Date' or a 'Date' header"), "{m}");
-        let mut basic = HeaderMap::new();
-        basic.insert("authorization", "Basic abc".parse().unwrap());
-        let request = Signed {
-            headers: &basic,
-            ..request
-        };
-        // A scheme other than AWS4-* is no signature at all.
-        assert_eq!(
-            verify(&request, &keys, &["memorydb"], Utc::now()).unwrap_err(),
-            AuthError::Missing
-        );
-    }
-}
+mod tests;
