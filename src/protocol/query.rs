@@ -16,12 +16,11 @@
 //!
 //! Success answers wrap the output in `<ActionResponse><ActionResult>` followed by
 //! `<ResponseMetadata><RequestId>`; outputs write themselves through [`Xml`].
-//! Element names are the model's, known here; text is escaped with quick-xml.
+//! Element names are the model's, known here; text is escaped here, including characters XML 1.0 cannot hold.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use quick_xml::escape::escape;
 
 use super::error::{ErrorParts, ProtocolError};
 
@@ -64,8 +63,7 @@ fn decode_component(bytes: &[u8]) -> Result<Cow<'_, str>, ProtocolError> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or_else(malformed)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| malformed())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| malformed())?);
+                out.push(hex_byte(hex).ok_or_else(malformed)?);
                 i += 2;
             }
             b => out.push(b),
@@ -75,6 +73,17 @@ fn decode_component(bytes: &[u8]) -> Result<Cow<'_, str>, ProtocolError> {
     String::from_utf8(out).map(Cow::Owned).map_err(|_| {
         ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
     })
+}
+
+/// Two hex digits as a byte; exactly two digits (`from_str_radix` would also take a
+/// sign, so that `%+1` read as byte 1).
+#[must_use]
+pub fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let digit = |b: u8| char::from(b).to_digit(16);
+    match pair {
+        [hi, lo] => Some(u8::try_from(digit(*hi)? * 16 + digit(*lo)?).ok()?),
+        _ => None,
+    }
 }
 
 /// Decoded Query parameters, in order; borrowed from the request where nothing needed
@@ -96,7 +105,7 @@ pub trait ToXml {
 }
 
 /// A small XML builder for AWS Query answers: elements are written straight into a
-/// buffer, text escaped with quick-xml's `escape`.
+/// buffer, text escaped by [`Xml::text`].
 pub struct Xml {
     buf: Vec<u8>,
 }
@@ -155,14 +164,40 @@ impl Xml {
     /// Text with `<`, `>`, `&`, `'` and `"` escaped; most text has none of them and is
     /// copied as it is.
     fn escaped(&mut self, text: &str) {
-        // A fold without early exit, so the compiler scans many bytes at once.
+        // A fold without early exit, so the compiler scans many bytes at once. Control
+        // characters and 0xEF (which starts U+FFFE and U+FFFF) take the careful path.
         let special = text.bytes().fold(false, |found, b| {
-            found | matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"')
+            found | matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"' | 0x00..=0x1F | 0xEF)
         });
         if special {
-            self.buf.extend_from_slice(escape(text).as_bytes());
+            self.escaped_carefully(text);
         } else {
             self.buf.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// Escapes markup, keeps `\r` as a character reference (parsers would turn a bare one
+    /// into `\n`), and replaces what XML 1.0 cannot hold at all (other control characters,
+    /// U+FFFE, U+FFFF) with U+FFFD, so that every answer stays a document SDKs can parse.
+    fn escaped_carefully(&mut self, text: &str) {
+        for c in text.chars() {
+            match c {
+                '\t' | '\n' => self.buf.push(c as u8),
+                '\r' => self.buf.extend_from_slice(b"&#13;"),
+                '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => {
+                    self.buf.extend_from_slice("\u{FFFD}".as_bytes());
+                }
+                '<' => self.buf.extend_from_slice(b"&lt;"),
+                '>' => self.buf.extend_from_slice(b"&gt;"),
+                '&' => self.buf.extend_from_slice(b"&amp;"),
+                '\'' => self.buf.extend_from_slice(b"&apos;"),
+                '"' => self.buf.extend_from_slice(b"&quot;"),
+                _ => {
+                    let mut tmp = [0u8; 4];
+                    self.buf
+                        .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
         }
     }
 
@@ -328,6 +363,23 @@ mod tests {
             String::from_utf8(x.into_bytes()).unwrap(),
             "<M>a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;</M>"
         );
+        // What XML 1.0 cannot hold becomes U+FFFD; a carriage return survives parsing.
+        let mut x = Xml::new();
+        x.text("M", "a\u{1}b\rc\td\u{FFFF}é\u{2028}");
+        assert_eq!(
+            String::from_utf8(x.into_bytes()).unwrap(),
+            "<M>a\u{FFFD}b&#13;c\td\u{FFFD}é\u{2028}</M>"
+        );
+    }
+
+    #[test]
+    fn percent_escapes_need_two_hex_digits() {
+        assert_eq!(hex_byte(b"2B"), Some(b'+'));
+        assert_eq!(hex_byte(b"ff"), Some(0xFF));
+        for bad in [&b"+1"[..], b"-1", b"1", b"g0", b" 1"] {
+            assert_eq!(hex_byte(bad), None, "{bad:?}");
+        }
+        assert!(parse_form(b"a=%+1").is_err());
     }
 
     #[test]

@@ -245,11 +245,12 @@ fn from_header<'a>(header: &'a str, headers: &HeaderMap) -> Result<Claim<'a>, Au
     for part in rest.split(',') {
         let part = part.trim();
         if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
+            // The first of each, as the request context reads it.
+            credential = credential.or(Some(v));
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
+            signed = signed.or(Some(v));
         } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
+            signature = signature.or(Some(v));
         }
     }
     let date = headers
@@ -589,8 +590,9 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("zz"), 16)
+            && let Some(b) = bytes
+                .get(i + 1..i + 3)
+                .and_then(crate::protocol::query::hex_byte)
         {
             out.push(b);
             i += 3;
