@@ -242,7 +242,12 @@ impl Postgres {
             .args(["-c", "synchronous_commit=off", "-c", "max_connections=100"])
             // The front sets login passwords with ALTER ROLE: no statement text in the
             // server's log, even when one fails.
-            .args(["-c", "log_statement=none", "-c", "log_min_error_statement=panic"])
+            .args([
+                "-c",
+                "log_statement=none",
+                "-c",
+                "log_min_error_statement=panic",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
