@@ -3,7 +3,7 @@
 //! or deleted.
 //!
 //! These tests need `redis-server` (Debian's package) on PATH. Without it they are
-//! skipped with a message, unless `MEMSHIFT_REQUIRE_REDIS=1` (as CI sets), which makes
+//! skipped with a message, unless `TEST_REQUIRE_REDIS=1` (as CI sets), which makes
 //! its absence a failure.
 
 mod common;
@@ -25,8 +25,8 @@ fn redis_available() -> bool {
         .is_some();
     if !found {
         assert!(
-            std::env::var_os("MEMSHIFT_REQUIRE_REDIS").is_none(),
-            "MEMSHIFT_REQUIRE_REDIS is set but no redis-server is on PATH"
+            std::env::var_os("TEST_REQUIRE_REDIS").is_none(),
+            "TEST_REQUIRE_REDIS is set but no redis-server is on PATH"
         );
         eprintln!("skipped: no redis-server on PATH (apt-get install redis-server)");
     }

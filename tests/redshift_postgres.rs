@@ -3,7 +3,7 @@
 //! expire.
 //!
 //! These tests need PostgreSQL's server binaries (Debian's `postgresql` package).
-//! Without them they are skipped with a message, unless `MEMSHIFT_REQUIRE_POSTGRES=1`
+//! Without them they are skipped with a message, unless `TEST_REQUIRE_POSTGRES=1`
 //! (as CI sets), which makes their absence a failure.
 
 mod common;
@@ -21,8 +21,8 @@ fn postgres_available() -> bool {
         .is_some();
     if !found {
         assert!(
-            std::env::var_os("MEMSHIFT_REQUIRE_POSTGRES").is_none(),
-            "MEMSHIFT_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
+            std::env::var_os("TEST_REQUIRE_POSTGRES").is_none(),
+            "TEST_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
         );
         eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
     }

@@ -1,6 +1,6 @@
 """MemoryDB clusters backed by a real Redis: a journey with boto3 for the control plane
 and redis-py as the application's client. Skipped when no redis-server is installed,
-unless MEMSHIFT_REQUIRE_REDIS is set (as CI sets it)."""
+unless TEST_REQUIRE_REDIS is set (as CI sets it)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from support import new_name
 redis = pytest.importorskip("redis")
 
 if shutil.which("redis-server") is None and shutil.which("valkey-server") is None:
-    if os.environ.get("MEMSHIFT_REQUIRE_REDIS"):
-        raise RuntimeError("MEMSHIFT_REQUIRE_REDIS is set but no redis-server is on PATH")
+    if os.environ.get("TEST_REQUIRE_REDIS"):
+        raise RuntimeError("TEST_REQUIRE_REDIS is set but no redis-server is on PATH")
     pytest.skip("no redis-server on PATH", allow_module_level=True)
 
 

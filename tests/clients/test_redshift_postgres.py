@@ -1,6 +1,6 @@
 """Redshift clusters backed by a real PostgreSQL: boto3 hands out temporary credentials,
 and psycopg and Amazon's redshift_connector log in with them. Skipped when PostgreSQL's
-server binaries are not installed, unless MEMSHIFT_REQUIRE_POSTGRES is set (as CI sets
+server binaries are not installed, unless TEST_REQUIRE_POSTGRES is set (as CI sets
 it)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ psycopg = pytest.importorskip("psycopg")
 redshift_connector = pytest.importorskip("redshift_connector")
 
 if not glob.glob("/usr/lib/postgresql/*/bin/postgres") and shutil.which("postgres") is None:
-    if os.environ.get("MEMSHIFT_REQUIRE_POSTGRES"):
-        raise RuntimeError("MEMSHIFT_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
+    if os.environ.get("TEST_REQUIRE_POSTGRES"):
+        raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
     pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
 
 from support import new_name  # noqa: E402
