@@ -188,7 +188,7 @@ where
             }
             "/_memshift/reset" => admin::reset(&shared, request.method(), request.uri()).await,
             "/_memshift/clock" => admin::clock(&shared, request).await,
-            _ => handle(&shared, request).await,
+            _ => handle(&shared, request, hint).await,
         }
     };
     if let Ok(response) = AssertUnwindSafe(answer).catch_unwind().await {
@@ -214,7 +214,9 @@ struct Outcome {
     result: Result<Vec<u8>, Failure>,
 }
 
-async fn handle<B>(shared: &Shared, request: Request<B>) -> Response
+/// `hint`: the protocol the request's headers point to, for answers given before its
+/// body is read.
+async fn handle<B>(shared: &Shared, request: Request<B>, hint: Protocol) -> Response
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -240,7 +242,6 @@ where
     {
         ctx.scope.account.clone_from(&key.account);
     }
-    let hint = protocol_hint(&parts.headers);
     let limits = &shared.limits;
     let mut outcome = if parts.uri.path() != "/"
         || !(parts.method == Method::POST || parts.method == Method::GET)

@@ -8,9 +8,44 @@ pub mod redis;
 pub mod resp;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
+use tokio::net::{TcpListener, TcpStream};
+
 use crate::protocol::context::Scope;
+
+/// A loopback port nothing listens on now.
+///
+/// # Errors
+/// No port could be bound.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Accepts clients of a cluster's endpoint until the task is aborted, each served by
+/// `session` in a task of its own.
+pub async fn accept<F, Fut>(listener: TcpListener, cluster: String, session: F)
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        let _ = client.set_nodelay(true);
+        let served = session(client);
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            if let Err(e) = served.await {
+                tracing::debug!(cluster = %cluster, error = %e, "client connection ended");
+            }
+        });
+    }
+}
 
 /// The endpoint ports of a kind of cluster, readable without waiting (the cluster views
 /// need them while servers are being started or stopped).

@@ -60,25 +60,18 @@ pub struct Front {
 
 /// Accepts clients until the task is aborted.
 pub async fn serve(listener: TcpListener, front: std::sync::Arc<Front>) {
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            continue;
-        };
+    let cluster = front.cluster.clone();
+    super::accept(listener, cluster, move |client| {
         let front = std::sync::Arc::clone(&front);
-        tokio::spawn(async move {
-            if let Err(e) = session(client, &front).await {
-                tracing::debug!(cluster = %front.cluster, error = %e, "database connection ended");
-            }
-        });
-    }
+        async move { session(client, &front).await }
+    })
+    .await;
 }
 
 /// Why a login was refused: SQLSTATE and message.
 type Refusal = (&'static str, String);
 
 async fn session(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
-    let _ = client.set_nodelay(true);
     let params = loop {
         let body = read_startup(&mut client).await?;
         let code = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);

@@ -47,22 +47,15 @@ pub struct Front {
 
 /// Accepts clients until the task is aborted.
 pub async fn serve(listener: TcpListener, front: Arc<Front>) {
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            continue;
-        };
+    let cluster = front.cluster.clone();
+    super::accept(listener, cluster, move |client| {
         let front = Arc::clone(&front);
-        tokio::spawn(async move {
-            if let Err(e) = relay(client, &front).await {
-                tracing::debug!(cluster = %front.cluster, error = %e, "redis client connection ended");
-            }
-        });
-    }
+        async move { relay(client, &front).await }
+    })
+    .await;
 }
 
 async fn relay(client: TcpStream, front: &Front) -> std::io::Result<()> {
-    let _ = client.set_nodelay(true);
     let backend = TcpStream::connect(("127.0.0.1", front.backend_port)).await?;
     let _ = backend.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();

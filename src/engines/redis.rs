@@ -206,15 +206,6 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// A loopback port nothing listens on now.
-///
-/// # Errors
-/// No port could be bound.
-pub fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
-}
-
 async fn start(
     binary: &Path,
     cluster: &str,
@@ -235,7 +226,7 @@ async fn start(
             .map_err(|e| format!("no free port: {e}"))?,
     };
     let public = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+    let port = super::free_port().map_err(|e| format!("no free port: {e}"))?;
     let dir = std::env::temp_dir().join(format!(
         "memshift-redis-{}-{cluster}-{port}",
         std::process::id()

@@ -160,7 +160,7 @@ where
         state
             .redis
             .binary()
-            .and_then(|_| crate::engines::redis::free_port().ok())
+            .and_then(|_| crate::engines::free_port().ok())
     };
     let env = clusters::ClusterEnv {
         new_port: &new_port,

@@ -96,7 +96,7 @@ pub fn create(
         created: env.now,
         deleting_since: None,
         credentials: Vec::new(),
-        engine_port: env.engine_port,
+        engine_port: (env.new_port)(),
     };
     let view = record.view(env.scope, "creating");
     store.clusters.insert(id, record);

@@ -198,7 +198,7 @@ mod tests {
             now,
             access_key_id: None,
             settings,
-            engine_port: None,
+            new_port: &|| None,
         }
     }
 

@@ -45,8 +45,8 @@ pub struct Env<'a> {
     pub now: DateTime<Utc>,
     pub access_key_id: Option<&'a str>,
     pub settings: &'a ServiceSettings,
-    /// For CreateCluster with PostgreSQL available: the new cluster's endpoint port.
-    pub engine_port: Option<u16>,
+    /// A free loopback port for a new cluster's endpoint, when PostgreSQL can be run.
+    pub new_port: &'a dyn Fn() -> Option<u16>,
 }
 
 /// Every action of the Redshift model (`redshift/2012-12-01`).
@@ -244,15 +244,18 @@ impl Runner<'_> {
         op: impl FnOnce(&mut Store, &Env<'_>, &I) -> Result<O, Error>,
     ) -> Result<O, Failure> {
         let input: I = query_de::from_params(self.params)?;
+        let new_port = || {
+            self.state
+                .postgres
+                .bin_dir()
+                .and_then(|_| crate::engines::free_port().ok())
+        };
         let env = Env {
             scope: &self.ctx.scope,
             now: self.state.clock().now(),
             access_key_id: self.ctx.access_key_id.as_deref(),
             settings: self.state.settings(),
-            engine_port: (self.action == "CreateCluster"
-                && self.state.postgres.bin_dir().is_some())
-            .then(|| crate::engines::redis::free_port().ok())
-            .flatten(),
+            new_port: &new_port,
         };
         self.state
             .mutate(&self.ctx.scope, self.commit, |region| {
