@@ -1,10 +1,11 @@
 //! Server settings, shared by the command line and by tests that start servers in-process.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::protocol::context::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
+pub use crate::services::ServiceSettings;
+pub use crate::state::IamIdentity;
+use crate::state::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
 
 /// Largest request body accepted by default: far above any MemoryDB or Redshift request.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -60,61 +61,6 @@ impl Default for NetLimits {
             body_read_timeout: Duration::from_mins(1),
         }
     }
-}
-
-/// The IAM identity an access key stands for, as GetClusterCredentialsWithIAM maps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IamIdentity {
-    /// An IAM user: the database user is `IAM:<name>`.
-    User(String),
-    /// An IAM role: the database user is `IAMR:<name>`.
-    Role(String),
-}
-
-impl Default for ServiceSettings {
-    fn default() -> Self {
-        ServiceSettings {
-            memorydb_user_quota: crate::services::memorydb::store::MAX_USERS,
-            cluster_creation_delay: Duration::ZERO,
-            iam_identities: HashMap::new(),
-            redis_server: None,
-            postgres_bin_dir: None,
-        }
-    }
-}
-
-impl std::str::FromStr for IamIdentity {
-    type Err = String;
-
-    /// `user:NAME` or `role:NAME`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.split_once(':') {
-            Some(("user", name)) if !name.is_empty() => Ok(IamIdentity::User(name.to_owned())),
-            Some(("role", name)) if !name.is_empty() => Ok(IamIdentity::Role(name.to_owned())),
-            _ => Err(format!("expected user:NAME or role:NAME, got {s:?}")),
-        }
-    }
-}
-
-/// Settings of the emulated services.
-#[derive(Debug, Clone)]
-pub struct ServiceSettings {
-    /// MemoryDB users a region may hold (AWS's quota is 2,000; it can be raised on
-    /// request, and so here).
-    pub memorydb_user_quota: usize,
-    /// How long a Redshift cluster stays `creating` (and `deleting`) before it is
-    /// `available` (or gone). Zero: CreateCluster answers `creating`, and the cluster is
-    /// `available` from the next call on.
-    pub cluster_creation_delay: Duration,
-    /// Access key id -> IAM identity, for GetClusterCredentialsWithIAM. Keys not listed
-    /// map to `IAM:<access key id>`.
-    pub iam_identities: HashMap<String, IamIdentity>,
-    /// The Redis server binary MemoryDB clusters run; `redis-server` or
-    /// `valkey-server` on `PATH` when not given.
-    pub redis_server: Option<PathBuf>,
-    /// The directory of PostgreSQL's server binaries Redshift clusters run (`off`: none);
-    /// Debian's layout or `PATH` when not given.
-    pub postgres_bin_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -203,19 +149,5 @@ mod tests {
         for bad in ["", "-1s", "soon", "2h", "1e9"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn identities_parse() {
-        assert_eq!(
-            "user:alice".parse::<IamIdentity>().unwrap(),
-            IamIdentity::User("alice".into())
-        );
-        assert_eq!(
-            "role:etl".parse::<IamIdentity>().unwrap(),
-            IamIdentity::Role("etl".into())
-        );
-        assert!("group:x".parse::<IamIdentity>().is_err());
-        assert!("user:".parse::<IamIdentity>().is_err());
     }
 }

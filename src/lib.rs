@@ -1,20 +1,21 @@
-//! memshift: a local emulator of Amazon MemoryDB users and ACLs and of Amazon Redshift
-//! temporary database credentials.
+//! memshift: a local emulator of Amazon MemoryDB users, ACLs and clusters and of Amazon
+//! Redshift clusters and temporary database credentials, backed by real Redis and
+//! PostgreSQL servers.
 //!
-//! [`server::router`] builds the whole HTTP application from a [`Config`], so tests can
-//! serve it in-process; [`server::start`] binds and serves it in the background.
+//! [`router`] builds the whole HTTP application (an axum `Router`) from prepared state,
+//! so it can be served in-process or embedded; [`start`] prepares, binds and serves in
+//! the background. `docs/architecture.md` shows the layers.
 
-mod admin;
+pub mod api;
 pub mod config;
 pub mod engines;
-pub mod net;
+pub mod http;
 pub mod protocol;
 pub mod secret;
-pub mod seed;
 pub mod server;
 pub mod services;
 pub mod sigv4;
 pub mod state;
 
 pub use config::Config;
-pub use server::{Server, router, start};
+pub use server::{Server, prepare, router, start};

@@ -22,9 +22,11 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use memshift::api::Api as AppState;
+use memshift::api::context::{RequestContext, context_from};
+use memshift::api::{memorydb, redshift};
 use memshift::config::{DEFAULT_MAX_BODY_BYTES, NetLimits, ServiceSettings};
 use memshift::protocol::context::{
-    DEFAULT_ACCOUNT, DEFAULT_REGION, RequestContext, Scope, context_from,
     credential_from_authorization, new_request_id, parse_credential,
 };
 use memshift::protocol::error::{ErrorParts, ProtocolError};
@@ -32,10 +34,9 @@ use memshift::protocol::{Protocol, json, query, query_de};
 use memshift::server::{Shared, respond};
 use memshift::services::memorydb::access_string::canonicalize;
 use memshift::services::redshift::model as rs;
-use memshift::services::{memorydb, redshift};
 use memshift::sigv4::{self, Keys, Signed};
-use memshift::state::AppState;
 use memshift::state::persist::Commit;
+use memshift::state::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
 use serde_json::Value;
 
 /// A target's check: the raw input in, a panic when a property does not hold.
@@ -1014,7 +1015,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 fn shared(verify_sigv4: bool) -> Arc<Shared> {
     Arc::new(Shared {
-        state: Arc::new(new_state()),
+        api: new_state(),
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         limits: NetLimits::default(),
         keys: keys().clone(),

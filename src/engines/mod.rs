@@ -1,4 +1,11 @@
-//! Real servers behind emulated resources: a Redis server for each MemoryDB cluster.
+//! Real servers behind emulated resources: a Redis server for each MemoryDB cluster and a
+//! PostgreSQL server for each Redshift cluster, each behind a front on the cluster's
+//! endpoint.
+//!
+//! The engines know no service. They are told what clusters must run (`DesiredCluster`
+//! of each supervisor) and ask narrow traits whether a login is valid
+//! ([`pgfront::Logins`], [`proxy::TokenAuth`]); the API layer implements those from the
+//! services' records.
 
 pub mod pgfront;
 pub mod pgwire;
@@ -9,11 +16,61 @@ pub mod resp;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::protocol::context::Scope;
+use crate::state::Scope;
+
+/// Every engine: the supervisors of the Redis and PostgreSQL servers.
+#[derive(Debug)]
+pub struct Engines {
+    /// The Redis servers behind MemoryDB clusters.
+    pub redis: redis::Redis,
+    /// The PostgreSQL servers behind Redshift clusters.
+    pub postgres: postgres::Postgres,
+}
+
+impl Engines {
+    /// The engines the settings name (`off`: none; absent: found on this machine), with
+    /// their data kept under `data_dir` when there is one.
+    #[must_use]
+    pub fn new(
+        redis_server: Option<&Path>,
+        postgres_bin_dir: Option<&Path>,
+        data_dir: Option<&Path>,
+    ) -> Self {
+        Engines {
+            redis: redis::Redis::new(redis_server),
+            postgres: postgres::Postgres::new(postgres_bin_dir, data_dir),
+        }
+    }
+
+    /// A free port for a new MemoryDB cluster's endpoint, when Redis servers can be run.
+    #[must_use]
+    pub fn redis_port(&self) -> Option<u16> {
+        self.redis.binary().and_then(|_| free_port().ok())
+    }
+
+    /// A free port for a new Redshift cluster's endpoint, when PostgreSQL can be run.
+    #[must_use]
+    pub fn postgres_port(&self) -> Option<u16> {
+        self.postgres.bin_dir().and_then(|_| free_port().ok())
+    }
+
+    /// Stops every server and removes every database (after a reset of the state).
+    pub async fn reset(&self) {
+        self.redis.stop_all().await;
+        self.postgres.reset().await;
+    }
+
+    /// Stops every server (at shutdown); temporary data goes too.
+    pub async fn stop_all(&self) {
+        self.redis.stop_all().await;
+        self.postgres.stop_all().await;
+    }
+}
 
 /// A loopback port nothing listens on now.
 ///
@@ -22,6 +79,20 @@ use crate::protocol::context::Scope;
 pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
+}
+
+/// The listener of a cluster's endpoint: on the port it had, when that is still free, or
+/// on a new one.
+///
+/// # Errors
+/// No loopback port could be bound.
+pub async fn bind_endpoint(preferred: Option<u16>) -> std::io::Result<TcpListener> {
+    if let Some(port) = preferred
+        && let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await
+    {
+        return Ok(listener);
+    }
+    TcpListener::bind(("127.0.0.1", 0)).await
 }
 
 /// Accepts clients of a cluster's endpoint until the task is aborted, each served by

@@ -22,7 +22,9 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Weak;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UnixStream};
@@ -33,9 +35,7 @@ use super::pgwire::{
     startup_params,
 };
 use super::postgres::ADMIN_USER;
-use crate::protocol::context::Scope;
-use crate::services::redshift::store::IssuedCredential;
-use crate::state::AppState;
+use crate::state::Scope;
 
 /// Startup parameters passed on to PostgreSQL; every other one is dropped.
 const KEPT_PARAMETERS: &[&str] = &[
@@ -49,13 +49,50 @@ const KEPT_PARAMETERS: &[&str] = &[
     "options",
 ];
 
+/// The role a temporary credential logs in as, and what it must be a member of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemporaryLogin {
+    /// The login role, as GetClusterCredentials returned it (`IAM:alice`).
+    pub db_user: String,
+    pub db_groups: Vec<String>,
+    /// Whether the database user (`alice`) is created when it does not exist.
+    pub auto_create: bool,
+    /// When the login stops working, on the server's (the system's) clock.
+    pub valid_until: DateTime<Utc>,
+}
+
+/// A login the cluster's records allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    Master,
+    Temporary(TemporaryLogin),
+}
+
+/// Why a login was refused: SQLSTATE and message.
+pub type Refusal = (&'static str, String);
+
+/// Whether a password login is allowed: the narrow view of the service's records that a
+/// front needs.
+pub trait Logins: Send + Sync {
+    /// # Errors
+    /// The refusal to send the client.
+    fn check(
+        &self,
+        scope: &Scope,
+        cluster: &str,
+        user: &str,
+        database: &str,
+        password: &str,
+    ) -> Result<Grant, Refusal>;
+}
+
 /// What one cluster's front needs.
 pub struct Front {
     pub scope: Scope,
     pub cluster: String,
     /// The server's Unix socket.
     pub socket: PathBuf,
-    pub state: Weak<AppState>,
+    pub logins: Arc<dyn Logins>,
 }
 
 /// Accepts clients until the task is aborted.
@@ -67,9 +104,6 @@ pub async fn serve(listener: TcpListener, front: std::sync::Arc<Front>) {
     })
     .await;
 }
-
-/// Why a login was refused: SQLSTATE and message.
-type Refusal = (&'static str, String);
 
 async fn session(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
     let params = loop {
@@ -159,51 +193,23 @@ async fn authorize(
     database: &str,
     password: &str,
 ) -> Result<(), Refusal> {
-    let failed = || {
-        (
-            "28P01",
-            format!("password authentication failed for user \"{user}\""),
-        )
-    };
-    let state = front.state.upgrade().ok_or_else(failed)?;
-    let record = state
-        .read(&front.scope, |region| {
-            region.redshift.clusters.get(&front.cluster).cloned()
-        })
-        .ok_or_else(failed)?;
-    let now = state.clock().now();
-    if user == record.master_username {
-        return match record.master_password {
-            Some(hash) if hash.matches(password) => Ok(()),
-            _ => Err(failed()),
-        };
-    }
-    let credential = record
-        .credentials
-        .iter()
-        .rev()
-        .find(|c| c.db_user == user && c.expires > now && c.password.matches(password))
-        .cloned()
-        .ok_or_else(failed)?;
-    if let Some(only) = &credential.db_name
-        && only != database
+    match front
+        .logins
+        .check(&front.scope, &front.cluster, user, database, password)?
     {
-        return Err((
-            "28000",
-            format!("user \"{user}\" may only log in to database \"{only}\""),
-        ));
+        Grant::Master => Ok(()),
+        Grant::Temporary(login) => {
+            login_role(&front.socket, &login, password, login.valid_until).await
+        }
     }
-    // The expiry on the system's clock, which is the server's.
-    let valid_until = credential.expires - state.clock().offset();
-    login_role(&front.socket, &credential, password, valid_until).await
 }
 
 /// Creates or updates the login role of a temporary credential.
 async fn login_role(
     socket: &std::path::Path,
-    credential: &IssuedCredential,
+    credential: &TemporaryLogin,
     password: &str,
-    valid_until: chrono::DateTime<chrono::Utc>,
+    valid_until: DateTime<Utc>,
 ) -> Result<(), Refusal> {
     let internal = |e: String| ("XX000", format!("the login could not be prepared: {e}"));
     let mut admin = Admin::connect(socket, ADMIN_USER, "postgres")

@@ -15,15 +15,14 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use super::pgfront::{self, Front};
+use super::pgfront::{self, Front, Logins};
 use super::pgwire::{Admin, ident, literal};
-use crate::protocol::context::Scope;
-use crate::state::AppState;
+use crate::state::Scope;
 
 /// memshift's own superuser in every server.
 pub const ADMIN_USER: &str = "memshift";
@@ -57,7 +56,7 @@ pub struct Postgres {
     run_as: Option<(u32, u32)>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     ports: super::Ports,
-    state: OnceLock<Weak<AppState>>,
+    logins: OnceLock<Arc<dyn Logins>>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -93,7 +92,7 @@ impl Postgres {
             run_as: run_as(),
             nodes: tokio::sync::Mutex::default(),
             ports: super::Ports::default(),
-            state: OnceLock::new(),
+            logins: OnceLock::new(),
         }
     }
 
@@ -103,9 +102,9 @@ impl Postgres {
         self.bin_dir.as_deref()
     }
 
-    /// Lets the fronts read the clusters' records (their credentials) at login.
-    pub fn attach(&self, state: &Arc<AppState>) {
-        let _ = self.state.set(Arc::downgrade(state));
+    /// How the fronts check logins (before any cluster starts).
+    pub fn set_logins(&self, logins: Arc<dyn Logins>) {
+        let _ = self.logins.set(logins);
     }
 
     /// The endpoint port of a cluster's server, when one runs.
@@ -200,6 +199,11 @@ impl Postgres {
             scope.account, scope.region, cluster.identifier
         ));
         let data = dir.join("data");
+        let logins = self
+            .logins
+            .get()
+            .cloned()
+            .ok_or("no login checks for the front")?;
         self.make_dir(&dir)?;
         if !data.join("PG_VERSION").exists() {
             let out = self
@@ -273,14 +277,7 @@ impl Postgres {
             stop(node, false).await;
             return Err(e);
         }
-        let listener = match cluster.port {
-            Some(p) => match tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
-                Ok(l) => Ok(l),
-                Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await,
-            },
-            None => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await,
-        };
-        let listener = match listener {
+        let listener = match super::bind_endpoint(cluster.port).await {
             Ok(l) => l,
             Err(e) => {
                 stop(node, false).await;
@@ -292,7 +289,7 @@ impl Postgres {
             scope: scope.clone(),
             cluster: cluster.identifier.clone(),
             socket,
-            state: self.state.get().cloned().unwrap_or_default(),
+            logins,
         });
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)

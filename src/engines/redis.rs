@@ -22,7 +22,7 @@ use tokio::process::{Child, Command};
 
 use super::proxy::{self, Front, TokenAuth};
 use super::resp::{Connection, Reply};
-use crate::protocol::context::Scope;
+use crate::state::Scope;
 
 /// The user memshift administers each server with; never one of the cluster's users.
 pub const ADMIN_USER: &str = "memshift-admin";
@@ -214,17 +214,9 @@ async fn start(
 ) -> Result<Node, String> {
     // The endpoint (the proxy) takes the chosen port when it is free; the server itself
     // listens on another.
-    let listener = match preferred {
-        Some(p) => match tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
-            Ok(l) => l,
-            Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(|e| format!("no free port: {e}"))?,
-        },
-        None => tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| format!("no free port: {e}"))?,
-    };
+    let listener = super::bind_endpoint(preferred)
+        .await
+        .map_err(|e| format!("no free port: {e}"))?;
     let public = listener.local_addr().map_err(|e| e.to_string())?.port();
     let port = super::free_port().map_err(|e| format!("no free port: {e}"))?;
     let dir = std::env::temp_dir().join(format!(

@@ -2,7 +2,7 @@
 //!
 //! Each service keeps its own error enum with the model's exceptions; this module holds
 //! the framework errors (unknown operation, malformed body, oversized body...) and the
-//! [`ErrorParts`] that the JSON and Query encoders turn into bytes.
+//! [`ErrorParts`] that the JSON and Query encoders turn into bytes, whichever error it was.
 
 use axum::http::StatusCode;
 
@@ -16,6 +16,16 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Receiver for faults of the server (5xx), Sender for the caller's.
+    #[must_use]
+    pub fn of(status: StatusCode) -> Self {
+        if status.is_server_error() {
+            Fault::Receiver
+        } else {
+            Fault::Sender
+        }
+    }
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,26 +44,15 @@ pub struct ErrorParts {
     pub message: String,
 }
 
-/// Implemented by every service error enum: the model's exceptions with their wire data.
-pub trait ServiceError: std::fmt::Display {
-    /// The wire code (`__type` in JSON, `<Code>` in Query).
-    fn code(&self) -> &'static str;
-    /// The HTTP status the service answers with.
-    fn status(&self) -> StatusCode;
-    /// Sender for client faults, Receiver for faults of the server.
-    fn fault(&self) -> Fault {
-        if self.status().is_server_error() {
-            Fault::Receiver
-        } else {
-            Fault::Sender
-        }
-    }
-    fn parts(&self) -> ErrorParts {
+impl ErrorParts {
+    /// An error with its code, status and message; the fault follows the status.
+    #[must_use]
+    pub fn new(code: &'static str, status: StatusCode, message: String) -> Self {
         ErrorParts {
-            code: self.code(),
-            status: self.status(),
-            fault: self.fault(),
-            message: self.to_string(),
+            code,
+            status,
+            fault: Fault::of(status),
+            message,
         }
     }
 }
@@ -165,16 +164,7 @@ impl ProtocolError {
             ),
             ProtocolError::Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         };
-        ErrorParts {
-            code,
-            status,
-            fault: if status.is_server_error() {
-                Fault::Receiver
-            } else {
-                Fault::Sender
-            },
-            message: self.to_string(),
-        }
+        ErrorParts::new(code, status, self.to_string())
     }
 }
 

@@ -49,16 +49,34 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProtocolError> {
             ));
         }
     };
-    serde_json::from_slice(body).map_err(|e| {
-        let text = e.to_string();
-        if let Some(field) = text
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            return ProtocolError::MissingParameter(field.to_owned());
-        }
-        ProtocolError::Serialization(redact_values(&text))
-    })
+    serde_json::from_slice(body).map_err(|e| decode_error(&e))
+}
+
+/// Reads an operation's input from a JSON document already parsed (an init file's
+/// `input`), with the same errors as [`decode`].
+///
+/// # Errors
+/// The protocol error to answer with.
+pub fn decode_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ProtocolError> {
+    if !value.is_object() {
+        return Err(ProtocolError::Serialization(
+            "The request body must be a JSON object.".to_owned(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| decode_error(&e))
+}
+
+/// A missing required member is reported by name; anything else is a serialization error
+/// that quotes no value.
+fn decode_error(e: &serde_json::Error) -> ProtocolError {
+    let text = e.to_string();
+    if let Some(field) = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return ProtocolError::MissingParameter(field.to_owned());
+    }
+    ProtocolError::Serialization(redact_values(&text))
 }
 
 /// Encodes an operation's output.

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::IamIdentity;
 use crate::secret::Secret;
+use crate::state::IamIdentity;
 
 /// One access key of the credentials file.
 #[derive(Debug, Clone)]

@@ -1,4 +1,6 @@
-//! The account/region store: every resource lives in one (account, region).
+//! Accounts × regions, the write-ahead log, snapshots and the clock. Holds no engine and
+//! knows no service: what a region holds, and how its records are journalled, is the
+//! [`Journal`] the services give it.
 //!
 //! Each region has its own lock, taken only inside synchronous code (never across an
 //! `.await`), so operations in different regions never wait on each other and every
@@ -6,6 +8,7 @@
 //! records go to the write-ahead log while the region is still locked (see [`persist`]).
 
 pub mod persist;
+pub mod scope;
 pub mod tracked;
 
 use std::collections::HashMap;
@@ -15,121 +18,33 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::config::ServiceSettings;
-use crate::protocol::context::Scope;
-use crate::services::memorydb::store::{
-    AclRecord, ClusterRecord as MemorydbClusterRecord, UserRecord,
-};
-use crate::services::redshift::store::ClusterRecord;
-use crate::services::{memorydb, redshift};
-use persist::{Commit, Entry, Recovery, Wal};
+use persist::{Commit, Entry, Recovery, RegionSnapshot, Wal};
+pub use scope::{DEFAULT_ACCOUNT, DEFAULT_REGION, IamIdentity, Scope, account_for_key, partition};
 
-/// Everything one account owns in one region.
-#[derive(Debug, Default)]
-pub struct RegionState {
-    pub memorydb: memorydb::Store,
-    pub redshift: redshift::Store,
-}
+/// What one account holds in one region, and how its writes are journalled: the records a
+/// mutation wrote, how a logged record is applied again, and the whole region as a
+/// snapshot holds it.
+pub trait Journal: Default + Send + 'static {
+    /// One record written by a mutation (the whole resource, or its removal).
+    type Change: Serialize + DeserializeOwned + Send;
+    /// Every record of a region, as a snapshot holds them.
+    type Records: Serialize + DeserializeOwned + Send;
 
-/// One record written by a mutation: the whole resource, or `None` when it was removed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Change {
-    User {
-        name: String,
-        record: Option<Box<UserRecord>>,
-    },
-    Acl {
-        name: String,
-        record: Option<Box<AclRecord>>,
-    },
-    Cluster {
-        name: String,
-        record: Option<Box<ClusterRecord>>,
-    },
-    MemorydbCluster {
-        name: String,
-        record: Option<Box<MemorydbClusterRecord>>,
-    },
-}
-
-/// A region's records, as a snapshot holds them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RegionSnapshot {
-    pub account: String,
-    pub region: String,
-    pub users: Vec<UserRecord>,
-    pub acls: Vec<AclRecord>,
-    pub clusters: Vec<ClusterRecord>,
-    #[serde(default)]
-    pub memorydb_clusters: Vec<MemorydbClusterRecord>,
-}
-
-impl RegionState {
-    fn new(track: bool) -> Self {
-        let mut region = RegionState::default();
-        region.set_tracking(track);
-        region
-    }
-
-    fn set_tracking(&mut self, on: bool) {
-        self.memorydb.users.set_tracking(on);
-        self.memorydb.acls.set_tracking(on);
-        self.memorydb.clusters.set_tracking(on);
-        self.redshift.clusters.set_tracking(on);
-    }
-
+    /// Turns the remembering of writes on or off (on only when there is a log).
+    fn set_tracking(&mut self, on: bool);
     /// The records written since the last call.
-    fn take_changes(&mut self) -> Vec<Change> {
-        let mut changes = Vec::new();
-        for (name, record) in self.memorydb.users.take_written() {
-            changes.push(Change::User {
-                name,
-                record: record.cloned().map(Box::new),
-            });
-        }
-        for (name, record) in self.memorydb.acls.take_written() {
-            changes.push(Change::Acl {
-                name,
-                record: record.cloned().map(Box::new),
-            });
-        }
-        for (name, record) in self.memorydb.clusters.take_written() {
-            changes.push(Change::MemorydbCluster {
-                name,
-                record: record.cloned().map(Box::new),
-            });
-        }
-        for (name, record) in self.redshift.clusters.take_written() {
-            changes.push(Change::Cluster {
-                name,
-                record: record.cloned().map(Box::new),
-            });
-        }
-        changes
-    }
-
-    fn forget_changes(&mut self) {
-        self.memorydb.users.forget_written();
-        self.memorydb.acls.forget_written();
-        self.memorydb.clusters.forget_written();
-        self.redshift.clusters.forget_written();
-    }
-
-    fn apply(&mut self, change: Change) {
-        match change {
-            Change::User { name, record } => self.memorydb.users.restore(name, record.map(|r| *r)),
-            Change::Acl { name, record } => self.memorydb.acls.restore(name, record.map(|r| *r)),
-            Change::Cluster { name, record } => {
-                self.redshift.clusters.restore(name, record.map(|r| *r));
-            }
-            Change::MemorydbCluster { name, record } => {
-                self.memorydb.clusters.restore(name, record.map(|r| *r));
-            }
-        }
-    }
+    fn take_changes(&mut self) -> Vec<Self::Change>;
+    /// Forgets what was written (a failed operation wrote nothing).
+    fn forget_changes(&mut self);
+    /// Applies a logged record, without counting it as written.
+    fn apply(&mut self, change: Self::Change);
+    /// Every record of the region.
+    fn records(&self) -> Self::Records;
+    /// A region holding exactly these records.
+    fn from_records(records: Self::Records) -> Self;
 }
 
 /// memshift's clock: the system's, moved forward by an offset that tests can set, so
@@ -160,25 +75,29 @@ impl Clock {
 
 /// Every region's state.
 #[derive(Debug)]
-pub struct Regions {
-    map: RwLock<HashMap<Scope, Arc<Mutex<RegionState>>>>,
+pub struct Regions<R> {
+    map: RwLock<HashMap<Scope, Arc<Mutex<R>>>>,
     /// Whether regions remember their writes (only when they are logged).
     track: bool,
 }
 
-impl Regions {
+impl<R: Journal> Regions<R> {
     fn new(track: bool) -> Self {
         Regions {
             map: RwLock::new(HashMap::new()),
             track,
         }
     }
-}
 
-impl Regions {
+    fn fresh(&self) -> R {
+        let mut region = R::default();
+        region.set_tracking(self.track);
+        region
+    }
+
     /// Runs `f` on the region, created in its built-in state on first use. The map stays
     /// read-locked meanwhile, so a reset never interleaves with a mutation.
-    fn with<R>(&self, scope: &Scope, f: impl FnOnce(&mut RegionState) -> R) -> R {
+    fn with<T>(&self, scope: &Scope, f: impl FnOnce(&mut R) -> T) -> T {
         loop {
             {
                 let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
@@ -187,37 +106,18 @@ impl Regions {
                     return f(&mut guard);
                 }
             }
+            let region = self.fresh();
             self.map
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(scope.clone())
-                .or_insert_with(|| Arc::new(Mutex::new(RegionState::new(self.track))));
+                .or_insert_with(|| Arc::new(Mutex::new(region)));
         }
     }
 
     /// Replaces a region with the records of a snapshot.
-    fn load(&self, snapshot: RegionSnapshot) {
-        let mut region = RegionState::new(self.track);
-        region.memorydb.users = snapshot
-            .users
-            .into_iter()
-            .map(|u| (u.name.clone(), u))
-            .collect();
-        region.memorydb.acls = snapshot
-            .acls
-            .into_iter()
-            .map(|a| (a.name.clone(), a))
-            .collect();
-        region.memorydb.clusters = snapshot
-            .memorydb_clusters
-            .into_iter()
-            .map(|c| (c.name.clone(), c))
-            .collect();
-        region.redshift.clusters = snapshot
-            .clusters
-            .into_iter()
-            .map(|c| (c.identifier.clone(), c))
-            .collect();
+    fn load(&self, snapshot: RegionSnapshot<R::Records>) {
+        let mut region = R::from_records(snapshot.records);
         region.set_tracking(self.track);
         self.map
             .write()
@@ -229,7 +129,7 @@ impl Regions {
     }
 
     /// Applies one log entry.
-    fn replay(&self, entry: Entry) {
+    fn replay(&self, entry: Entry<R::Change>) {
         match entry {
             Entry::Reset => self
                 .map
@@ -251,25 +151,25 @@ impl Regions {
     }
 
     /// Every region's records, each region read under its lock.
-    fn snapshot(&self) -> Vec<RegionSnapshot> {
-        let regions: Vec<(Scope, Arc<Mutex<RegionState>>)> = self
+    fn snapshot(&self) -> Vec<RegionSnapshot<R::Records>> {
+        let regions: Vec<(Scope, Arc<Mutex<R>>)> = self
             .map
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .map(|(s, r)| (s.clone(), Arc::clone(r)))
             .collect();
-        let mut out: Vec<RegionSnapshot> = regions
+        let mut out: Vec<RegionSnapshot<R::Records>> = regions
             .into_iter()
             .map(|(scope, region)| {
-                let r = region.lock().unwrap_or_else(PoisonError::into_inner);
+                let records = region
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .records();
                 RegionSnapshot {
                     account: scope.account,
                     region: scope.region,
-                    users: r.memorydb.users.values().cloned().collect(),
-                    acls: r.memorydb.acls.values().cloned().collect(),
-                    clusters: r.redshift.clusters.values().cloned().collect(),
-                    memorydb_clusters: r.memorydb.clusters.values().cloned().collect(),
+                    records,
                 }
             })
             .collect();
@@ -278,33 +178,22 @@ impl Regions {
     }
 }
 
-/// The shared state of a server.
+/// Every account's regions, their log, and the clock.
 #[derive(Debug)]
-pub struct AppState {
+pub struct State<R> {
     defaults: Scope,
-    settings: ServiceSettings,
     clock: Arc<Clock>,
     started: Instant,
-    regions: Arc<Regions>,
+    regions: Arc<Regions<R>>,
     wal: Option<Wal>,
-    /// The Redis servers behind MemoryDB clusters.
-    pub redis: crate::engines::redis::Redis,
-    /// The PostgreSQL servers behind Redshift clusters.
-    pub postgres: crate::engines::postgres::Postgres,
 }
 
-impl AppState {
+impl<R: Journal> State<R> {
     /// State in memory only.
     #[must_use]
-    pub fn new(defaults: Scope, settings: ServiceSettings) -> Self {
-        AppState {
+    pub fn new(defaults: Scope) -> Self {
+        State {
             defaults,
-            redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
-            postgres: crate::engines::postgres::Postgres::new(
-                settings.postgres_bin_dir.as_deref(),
-                None,
-            ),
-            settings,
             clock: Arc::default(),
             started: Instant::now(),
             regions: Arc::new(Regions::new(false)),
@@ -316,22 +205,12 @@ impl AppState {
     ///
     /// # Errors
     /// A message naming what in the directory could not be read or written.
-    pub fn durable(
-        defaults: Scope,
-        settings: ServiceSettings,
-        dir: &Path,
-    ) -> Result<(Self, Recovery), String> {
+    pub fn durable(defaults: Scope, dir: &Path) -> Result<(Self, Recovery), String> {
         let regions = Arc::new(Regions::new(true));
         let (wal, recovery) = persist::open(dir, &regions)?;
         Ok((
-            AppState {
+            State {
                 defaults,
-                redis: crate::engines::redis::Redis::new(settings.redis_server.as_deref()),
-                postgres: crate::engines::postgres::Postgres::new(
-                    settings.postgres_bin_dir.as_deref(),
-                    Some(dir),
-                ),
-                settings,
                 clock: Arc::default(),
                 started: Instant::now(),
                 regions,
@@ -348,7 +227,7 @@ impl AppState {
     }
 
     /// Reads a region under its lock.
-    pub fn read<T>(&self, scope: &Scope, f: impl FnOnce(&RegionState) -> T) -> T {
+    pub fn read<T>(&self, scope: &Scope, f: impl FnOnce(&R) -> T) -> T {
         self.regions.with(scope, |region| f(region))
     }
 
@@ -362,11 +241,6 @@ impl AppState {
             .keys()
             .cloned()
             .collect()
-    }
-
-    #[must_use]
-    pub fn settings(&self) -> &ServiceSettings {
-        &self.settings
     }
 
     #[must_use]
@@ -400,7 +274,7 @@ impl AppState {
         &self,
         scope: &Scope,
         commit: &mut Commit,
-        op: impl FnOnce(&mut RegionState) -> Result<T, E>,
+        op: impl FnOnce(&mut R) -> Result<T, E>,
     ) -> Result<T, E> {
         self.regions.with(scope, |region| {
             let result = op(region);
@@ -433,7 +307,9 @@ impl AppState {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
             map.clear();
-            self.wal.as_ref().map(|wal| wal.append(&Entry::Reset))
+            self.wal
+                .as_ref()
+                .map(|wal| wal.append(&Entry::<R::Change>::Reset))
         };
         match commit {
             Some(c) => c.wait().await,

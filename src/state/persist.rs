@@ -23,33 +23,43 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use super::{Change, RegionSnapshot, Regions};
+use super::{Journal, Regions};
 
 /// A log file past this size is compacted into the snapshot.
 const COMPACT_AFTER_BYTES: u64 = 64 * 1024 * 1024;
 const SNAPSHOT: &str = "snapshot.json";
 
-/// One entry of the log.
+/// One entry of the log, over a journal's records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Entry {
+pub enum Entry<C> {
     /// The records one request wrote in one account and region.
     Changes {
         account: String,
         region: String,
-        changes: Vec<Change>,
+        changes: Vec<C>,
     },
     /// Every account and region back to the built-in state.
     Reset,
 }
 
+/// A region's records, as a snapshot holds them: its scope beside the journal's fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegionSnapshot<T> {
+    pub account: String,
+    pub region: String,
+    #[serde(flatten)]
+    pub records: T,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Snapshot {
+struct Snapshot<T> {
     version: u32,
-    regions: Vec<RegionSnapshot>,
+    regions: Vec<RegionSnapshot<T>>,
 }
 
 /// What start-up found in the data directory.
@@ -106,7 +116,7 @@ impl Commit {
 
 impl Wal {
     /// Queues an entry; the returned commit resolves once it is fsynced.
-    pub fn append(&self, entry: &Entry) -> Commit {
+    pub fn append<C: Serialize>(&self, entry: &Entry<C>) -> Commit {
         let bytes = serde_json::to_vec(entry).unwrap_or_default();
         let (done, rx) = oneshot::channel();
         let guard = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
@@ -158,7 +168,7 @@ impl Wal {
 ///
 /// # Errors
 /// A message naming what could not be read or written.
-pub fn open(dir: &Path, regions: &Arc<Regions>) -> Result<(Wal, Recovery), String> {
+pub fn open<R: Journal>(dir: &Path, regions: &Arc<Regions<R>>) -> Result<(Wal, Recovery), String> {
     fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
     let mut recovery = Recovery::default();
@@ -166,7 +176,7 @@ pub fn open(dir: &Path, regions: &Arc<Regions>) -> Result<(Wal, Recovery), Strin
     if snapshot_path.exists() {
         let text = fs::read(&snapshot_path)
             .map_err(|e| format!("cannot read {}: {e}", snapshot_path.display()))?;
-        let snapshot: Snapshot = serde_json::from_slice(&text).map_err(|e| {
+        let snapshot: Snapshot<R::Records> = serde_json::from_slice(&text).map_err(|e| {
             format!(
                 "the snapshot {} is not readable ({e}); move it aside to start anew",
                 snapshot_path.display()
@@ -192,7 +202,7 @@ pub fn open(dir: &Path, regions: &Arc<Regions>) -> Result<(Wal, Recovery), Strin
             ));
             continue;
         }
-        let (entries, cut) = read_log(path)?;
+        let (entries, cut) = read_log::<R::Change>(path)?;
         for entry in entries {
             regions.replay(entry);
             recovery.entries_replayed += 1;
@@ -243,7 +253,7 @@ fn log_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, String> {
 }
 
 /// Reads the whole entries of a log; the offset of a torn or corrupt tail, if any.
-fn read_log(path: &Path) -> Result<(Vec<Entry>, Option<u64>), String> {
+fn read_log<C: DeserializeOwned>(path: &Path) -> Result<(Vec<Entry<C>>, Option<u64>), String> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -262,7 +272,7 @@ fn read_log(path: &Path) -> Result<(Vec<Entry>, Option<u64>), String> {
         if crc32fast::hash(payload) != crc {
             return Ok((entries, Some(at as u64)));
         }
-        let Ok(entry) = serde_json::from_slice::<Entry>(payload) else {
+        let Ok(entry) = serde_json::from_slice::<Entry<C>>(payload) else {
             return Ok((entries, Some(at as u64)));
         };
         entries.push(entry);
@@ -294,7 +304,7 @@ fn keep_aside(path: &Path, offset: u64) -> Result<PathBuf, String> {
 }
 
 /// Writes every region to `snapshot.json` through a temporary file, then syncs the folder.
-fn write_snapshot(dir: &Path, regions: &Regions) -> Result<(), String> {
+fn write_snapshot<R: Journal>(dir: &Path, regions: &Regions<R>) -> Result<(), String> {
     let snapshot = Snapshot {
         version: 1,
         regions: regions.snapshot(),
@@ -319,7 +329,11 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-fn start_writer(dir: PathBuf, first: u64, regions: Arc<Regions>) -> Result<Wal, String> {
+fn start_writer<R: Journal>(
+    dir: PathBuf,
+    first: u64,
+    regions: Arc<Regions<R>>,
+) -> Result<Wal, String> {
     let open_log = move |dir: &Path, n: u64| {
         let path = log_path(dir, n);
         OpenOptions::new()
@@ -404,7 +418,7 @@ fn start_writer(dir: PathBuf, first: u64, regions: Arc<Regions>) -> Result<Wal, 
 }
 
 /// Writes a snapshot, then removes the log files up to `upto`, which it covers.
-fn compact(dir: &Path, regions: &Regions, upto: u64) {
+fn compact<R: Journal>(dir: &Path, regions: &Regions<R>, upto: u64) {
     if let Err(e) = write_snapshot(dir, regions) {
         tracing::error!(error = %e, "compaction failed; the log is kept");
         return;
@@ -423,7 +437,7 @@ fn compact(dir: &Path, regions: &Regions, upto: u64) {
 mod tests {
     use super::*;
 
-    fn entry(n: usize) -> Entry {
+    fn entry(n: usize) -> Entry<()> {
         Entry::Changes {
             account: "000000000000".to_owned(),
             region: format!("r{n}"),
@@ -431,7 +445,7 @@ mod tests {
         }
     }
 
-    fn frame(e: &Entry) -> Vec<u8> {
+    fn frame(e: &Entry<()>) -> Vec<u8> {
         let bytes = serde_json::to_vec(e).unwrap();
         let mut out = (u32::try_from(bytes.len()).unwrap()).to_le_bytes().to_vec();
         out.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
@@ -451,7 +465,7 @@ mod tests {
         let mut torn = whole.clone();
         torn.extend_from_slice(&frame(&entry(3))[..10]);
         fs::write(&path, &torn).unwrap();
-        let (entries, cut) = read_log(&path).unwrap();
+        let (entries, cut) = read_log::<()>(&path).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(cut, Some(good_len));
 
@@ -460,7 +474,7 @@ mod tests {
         let last = corrupt.len() - 3;
         corrupt[last] ^= 0xff;
         fs::write(&path, &corrupt).unwrap();
-        let (entries, cut) = read_log(&path).unwrap();
+        let (entries, cut) = read_log::<()>(&path).unwrap();
         assert_eq!(entries.len(), 2);
         assert!(cut.is_some());
 

@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::store::{AclRecord, MAX_ACLS, MAX_USERS_PER_ACL, OPEN_ACCESS, Store};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
-use crate::protocol::context::Scope;
+use crate::state::Scope;
 
 /// # Errors
 /// The model's errors for CreateACL.

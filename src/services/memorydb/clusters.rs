@@ -1,9 +1,9 @@
 //! CreateCluster, DescribeClusters, UpdateCluster and DeleteCluster.
 //!
-//! A cluster names an ACL; the ACL lists its clusters. When a Redis server binary is
-//! available, each cluster is served by a real Redis (see `crate::engines::redis`) whose
-//! users are the ACL's, and its `ClusterEndpoint` is that server's loopback address;
-//! otherwise the endpoint is a name in AWS's form and nothing listens there.
+//! A cluster names an ACL; the ACL lists its clusters. When clusters are served by real
+//! servers, the environment gives each cluster's port, and its `ClusterEndpoint` is that
+//! loopback address; otherwise the endpoint is a name in AWS's form and nothing listens
+//! there.
 
 use std::time::Duration;
 
@@ -14,10 +14,9 @@ use super::model::{
     Cluster, ClusterResponse, CreateClusterRequest, DeleteClusterRequest, DescribeClustersRequest,
     DescribeClustersResponse, Endpoint, Node, SecurityGroupMembership, Shard, UpdateClusterRequest,
 };
-use super::store::{Auth, ClusterRecord, DEFAULT_USER, Store, arn};
+use super::store::{ClusterRecord, Store, arn};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
-use crate::engines::redis::{DesiredCluster, DesiredUser};
-use crate::protocol::context::Scope;
+use crate::state::Scope;
 
 /// What cluster operations know besides their input.
 pub struct ClusterEnv<'a> {
@@ -286,46 +285,6 @@ pub fn delete(
     Ok(ClusterResponse {
         cluster: view(&record, env, "deleting", false),
     })
-}
-
-/// What each cluster's Redis server must hold: the users of its ACL.
-#[must_use]
-pub fn desired(store: &Store) -> Vec<DesiredCluster> {
-    store
-        .clusters
-        .values()
-        .map(|cluster| {
-            let users = store
-                .acls
-                .get(&cluster.acl_name)
-                .map(|acl| {
-                    acl.users
-                        .iter()
-                        .filter_map(|name| store.users.get(name))
-                        .map(|user| DesiredUser {
-                            name: user.name.clone(),
-                            access_string: user.access_string.clone(),
-                            password_hashes: match &user.auth {
-                                Auth::Password(hashes) => hashes
-                                    .iter()
-                                    .map(crate::secret::PasswordHash::to_hex)
-                                    .collect(),
-                                Auth::NoPassword | Auth::Iam => Vec::new(),
-                            },
-                            nopass: user.name == DEFAULT_USER
-                                && matches!(user.auth, Auth::NoPassword),
-                            iam: matches!(user.auth, Auth::Iam),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            DesiredCluster {
-                name: cluster.name.clone(),
-                port: cluster.engine_port,
-                users,
-            }
-        })
-        .collect()
 }
 
 fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {

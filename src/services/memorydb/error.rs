@@ -5,8 +5,6 @@
 
 use axum::http::StatusCode;
 
-use crate::protocol::error::ServiceError;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("User {0} not found.")]
@@ -53,8 +51,10 @@ pub enum Error {
     InvalidParameterCombination(String),
 }
 
-impl ServiceError for Error {
-    fn code(&self) -> &'static str {
+impl Error {
+    /// The model's code for the exception, as the wire names it.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
         match self {
             Error::UserNotFound(_) => "UserNotFoundFault",
             Error::UserAlreadyExists(_) => "UserAlreadyExistsFault",
@@ -80,7 +80,9 @@ impl ServiceError for Error {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status the service answers it with.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
         match self {
             Error::UserNotFound(_)
             | Error::AclNotFound(_)

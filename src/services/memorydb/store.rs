@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::model;
 use super::validate::tag_list;
-use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
 use crate::state::tracked::Tracked;
+use crate::state::{Scope, partition};
 
 pub const DEFAULT_USER: &str = "default";
 pub const OPEN_ACCESS: &str = "open-access";

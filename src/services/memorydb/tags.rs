@@ -9,7 +9,7 @@ use super::error::{Error, invalid};
 use super::model::{ListTagsRequest, TagListResponse, TagResourceRequest, UntagResourceRequest};
 use super::store::Store;
 use super::validate::{MAX_TAGS, lookup_name, merge_tags, tag_list, tags};
-use crate::protocol::context::Scope;
+use crate::state::Scope;
 
 /// # Errors
 /// The model's errors for ListTags.

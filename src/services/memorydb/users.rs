@@ -8,7 +8,7 @@ use super::model::{
 };
 use super::store::{Auth, DEFAULT_USER, Store, UserRecord};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
-use crate::protocol::context::Scope;
+use crate::state::Scope;
 
 const MIN_PASSWORD: usize = 16;
 const MAX_PASSWORD: usize = 128;

@@ -16,8 +16,8 @@ use super::model::{
 };
 use super::store::{ClusterRecord, IssuedCredential, Store, cluster_key};
 use super::validate;
-use crate::config::IamIdentity;
 use crate::secret::Secret;
+use crate::state::IamIdentity;
 
 /// # Errors
 /// The model's errors for GetClusterCredentials.
@@ -185,8 +185,8 @@ mod tests {
     use super::super::clusters;
     use super::super::model::CreateClusterMessage;
     use super::*;
-    use crate::config::ServiceSettings;
-    use crate::protocol::context::Scope;
+    use crate::services::ServiceSettings;
+    use crate::state::Scope;
 
     fn env<'a>(
         scope: &'a Scope,

@@ -10,7 +10,6 @@ use super::model::{
     DeleteCustomDomainAssociationMessage,
 };
 use super::store::{Store, cluster_key};
-use crate::protocol::query::format_time;
 
 /// # Errors
 /// The model's errors for CreateCustomDomainAssociation.
@@ -51,7 +50,9 @@ pub fn create(
         custom_domain_name: domain,
         certificate_arn: req.custom_domain_certificate_arn.clone(),
         cluster_identifier: id,
-        expiry: format_time(env.now + Duration::days(365)),
+        expiry: (env.now + Duration::days(365))
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string(),
     })
 }
 

@@ -3,8 +3,6 @@
 
 use axum::http::StatusCode;
 
-use crate::protocol::error::ServiceError;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("Cluster {0} not found.")]
@@ -35,8 +33,10 @@ pub enum Error {
     MissingParameter(&'static str),
 }
 
-impl ServiceError for Error {
-    fn code(&self) -> &'static str {
+impl Error {
+    /// The model's code for the exception, as the wire names it.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
         match self {
             Error::ClusterNotFound(_) => "ClusterNotFound",
             Error::ClusterAlreadyExists => "ClusterAlreadyExists",
@@ -54,7 +54,9 @@ impl ServiceError for Error {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status the service answers it with.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
         match self {
             Error::ClusterNotFound(_)
             | Error::ResourceNotFound(_)

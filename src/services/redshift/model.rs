@@ -1,10 +1,10 @@
-//! The wire shapes of the Redshift operations memshift serves: inputs as the model names
-//! their members, outputs written as the model's XML (list member names included).
+//! The shapes of the Redshift operations memshift serves: inputs as the model names their
+//! members, outputs as plain values holding everything the answer shows (the API layer
+//! writes them as the model's XML).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::protocol::query::{ToXml, Xml};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -150,6 +150,7 @@ pub struct DeleteCustomDomainAssociationMessage {
     pub custom_domain_name: String,
 }
 
+#[derive(Debug)]
 pub struct CustomDomainAssociation {
     pub custom_domain_name: String,
     pub certificate_arn: String,
@@ -157,16 +158,11 @@ pub struct CustomDomainAssociation {
     pub expiry: String,
 }
 
-impl ToXml for CustomDomainAssociation {
-    fn to_xml(&self, x: &mut Xml) {
-        x.text("CustomDomainName", &self.custom_domain_name);
-        x.text("CustomDomainCertificateArn", &self.certificate_arn);
-        x.text("ClusterIdentifier", &self.cluster_identifier);
-        x.text("CustomDomainCertExpiryTime", &self.expiry);
-    }
-}
-
 /// A cluster as the API shows it.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the model's Cluster has these booleans"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
     pub identifier: String,
@@ -191,115 +187,34 @@ pub struct Cluster {
     pub namespace_arn: String,
     pub custom_domain: Option<(String, String)>,
     pub master_password_secret_arn: Option<String>,
+    pub automated_snapshot_retention_period: i64,
+    pub manual_snapshot_retention_period: i64,
+    /// (name, apply status) of each parameter group.
+    pub parameter_groups: Vec<(&'static str, &'static str)>,
+    pub subnet_group_name: &'static str,
+    pub preferred_maintenance_window: &'static str,
+    pub cluster_version: &'static str,
+    pub allow_version_upgrade: bool,
+    pub enhanced_vpc_routing: bool,
+    pub maintenance_track_name: &'static str,
+    /// (AquaStatus, AquaConfigurationStatus).
+    pub aqua: (&'static str, &'static str),
+    pub multi_az: &'static str,
+    /// The status every VPC security group and IAM role shows.
+    pub vpc_security_group_status: &'static str,
+    pub iam_role_apply_status: &'static str,
 }
 
-fn tag_list(x: &mut Xml, tags: &[(String, String)]) {
-    x.list("Tags", "Tag", tags, |x, (k, v)| {
-        x.text("Key", k);
-        x.text("Value", v);
-    });
-}
-
-impl ToXml for Cluster {
-    fn to_xml(&self, x: &mut Xml) {
-        x.text("ClusterIdentifier", &self.identifier);
-        x.text("NodeType", &self.node_type);
-        x.text("ClusterStatus", self.status);
-        x.text("ClusterAvailabilityStatus", self.availability);
-        x.text("MasterUsername", &self.master_username);
-        x.text("DBName", &self.db_name);
-        if let Some((address, port)) = &self.endpoint {
-            x.node("Endpoint", |x| {
-                x.text("Address", address);
-                x.int("Port", i64::from(*port));
-            });
-        }
-        x.time("ClusterCreateTime", self.create_time);
-        x.int("AutomatedSnapshotRetentionPeriod", 1);
-        x.int("ManualSnapshotRetentionPeriod", -1);
-        x.list(
-            "ClusterSecurityGroups",
-            "ClusterSecurityGroup",
-            &[] as &[()],
-            |_, ()| {},
-        );
-        x.list(
-            "VpcSecurityGroups",
-            "VpcSecurityGroup",
-            &self.vpc_security_groups,
-            |x, id| {
-                x.text("VpcSecurityGroupId", id);
-                x.text("Status", "active");
-            },
-        );
-        x.list(
-            "ClusterParameterGroups",
-            "ClusterParameterGroup",
-            &["default.redshift-2.0"],
-            |x, name| {
-                x.text("ParameterGroupName", name);
-                x.text("ParameterApplyStatus", "in-sync");
-            },
-        );
-        x.text("ClusterSubnetGroupName", "default");
-        x.text("VpcId", &self.vpc_id);
-        x.text("AvailabilityZone", &self.availability_zone);
-        x.text("PreferredMaintenanceWindow", "sat:10:00-sat:10:30");
-        x.node("PendingModifiedValues", |_| {});
-        x.text("ClusterVersion", "1.0");
-        x.bool("AllowVersionUpgrade", true);
-        x.int("NumberOfNodes", self.number_of_nodes);
-        x.bool("PubliclyAccessible", self.publicly_accessible);
-        x.bool("Encrypted", self.encrypted);
-        x.list("ClusterNodes", "member", &self.nodes, |x, (role, ip)| {
-            x.text("NodeRole", role);
-            x.text("PrivateIPAddress", ip);
-        });
-        tag_list(x, &self.tags);
-        x.bool("EnhancedVpcRouting", false);
-        x.list("IamRoles", "ClusterIamRole", &self.iam_roles, |x, arn| {
-            x.text("IamRoleArn", arn);
-            x.text("ApplyStatus", "in-sync");
-        });
-        x.text("MaintenanceTrackName", "current");
-        x.text("ClusterNamespaceArn", &self.namespace_arn);
-        x.node("AquaConfiguration", |x| {
-            x.text("AquaStatus", "disabled");
-            x.text("AquaConfigurationStatus", "auto");
-        });
-        if let Some((domain, certificate)) = &self.custom_domain {
-            x.text("CustomDomainName", domain);
-            x.text("CustomDomainCertificateArn", certificate);
-        }
-        x.opt_text(
-            "MasterPasswordSecretArn",
-            self.master_password_secret_arn.as_deref(),
-        );
-        x.text("MultiAZ", "Disabled");
-    }
-}
-
-/// CreateCluster and DeleteCluster answer `<Cluster>`.
+#[derive(Debug)]
 pub struct ClusterResult(pub Cluster);
 
-impl ToXml for ClusterResult {
-    fn to_xml(&self, x: &mut Xml) {
-        x.node("Cluster", |x| self.0.to_xml(x));
-    }
-}
-
+#[derive(Debug)]
 pub struct ClustersMessage {
     pub clusters: Vec<Cluster>,
     pub marker: Option<String>,
 }
 
-impl ToXml for ClustersMessage {
-    fn to_xml(&self, x: &mut Xml) {
-        x.list("Clusters", "Cluster", &self.clusters, |x, c| c.to_xml(x));
-        x.opt_text("Marker", self.marker.as_deref());
-    }
-}
-
+#[derive(Debug)]
 pub struct ClusterCredentials {
     pub db_user: String,
     pub db_password: Secret,
@@ -308,39 +223,9 @@ pub struct ClusterCredentials {
     pub next_refresh_time: Option<DateTime<Utc>>,
 }
 
-impl ToXml for ClusterCredentials {
-    fn to_xml(&self, x: &mut Xml) {
-        x.text("DbUser", &self.db_user);
-        // The one place a password leaves memshift: the answer to the caller who asked.
-        x.text("DbPassword", self.db_password.expose());
-        x.time("Expiration", self.expiration);
-        if let Some(t) = self.next_refresh_time {
-            x.time("NextRefreshTime", t);
-        }
-    }
-}
-
+#[derive(Debug)]
 pub struct TaggedResources {
     /// (resource ARN, resource type, key, value)
     pub items: Vec<(String, &'static str, String, String)>,
     pub marker: Option<String>,
-}
-
-impl ToXml for TaggedResources {
-    fn to_xml(&self, x: &mut Xml) {
-        x.list(
-            "TaggedResources",
-            "TaggedResource",
-            &self.items,
-            |x, (arn, kind, k, v)| {
-                x.node("Tag", |x| {
-                    x.text("Key", k);
-                    x.text("Value", v);
-                });
-                x.text("ResourceName", arn);
-                x.text("ResourceType", kind);
-            },
-        );
-        x.opt_text("Marker", self.marker.as_deref());
-    }
 }

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::model::Cluster;
-use crate::protocol::context::{Scope, partition};
 use crate::secret::PasswordHash;
 use crate::state::tracked::Tracked;
+use crate::state::{Scope, partition};
 
 /// How many unexpired credentials are remembered per database user of a cluster.
 pub const CREDENTIALS_KEPT_PER_USER: usize = 8;
@@ -183,6 +183,19 @@ impl ClusterRecord {
                     self.master_username
                 )
             }),
+            automated_snapshot_retention_period: 1,
+            manual_snapshot_retention_period: -1,
+            parameter_groups: vec![("default.redshift-2.0", "in-sync")],
+            subnet_group_name: "default",
+            preferred_maintenance_window: "sat:10:00-sat:10:30",
+            cluster_version: "1.0",
+            allow_version_upgrade: true,
+            enhanced_vpc_routing: false,
+            maintenance_track_name: "current",
+            aqua: ("disabled", "auto"),
+            multi_az: "Disabled",
+            vpc_security_group_status: "active",
+            iam_role_apply_status: "in-sync",
         }
     }
 }

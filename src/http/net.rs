@@ -1,5 +1,5 @@
-//! The accept loop: HTTP/1.1 connections served by hyper, under limits that keep one
-//! client from starving the others.
+//! The accept loop: HTTP/1.1 connections served by hyper, each with the axum router,
+//! under limits that keep one client from starving the others.
 //!
 //! - At most `max_connections` connections are served at once. One more gets a
 //!   `503 ServiceUnavailable` in the protocol its request speaks, and is closed; past a
@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
 use futures_util::FutureExt;
@@ -27,12 +28,13 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tower::Service;
 
+use super::reply;
 use crate::config::NetLimits;
 use crate::protocol::context::new_request_id;
 use crate::protocol::error::ProtocolError;
 use crate::protocol::protocol_hint;
-use crate::server::Shared;
 
 /// Connections answered `ServiceUnavailable` at once; more than that are closed at once.
 const REFUSALS_AT_ONCE: usize = 64;
@@ -50,7 +52,7 @@ const HYPER_MAX_HEADERS: usize = 512;
 /// Never at present: accept errors (a full file table, say) are logged and retried.
 pub async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    app: Router,
     limits: &NetLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -84,10 +86,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
             let builder = Arc::clone(&builder);
-            let shared = Arc::clone(&shared);
+            let app = app.clone();
             let stopping = stopping.clone();
             tokio::spawn(async move {
-                serve_connection(&builder, stream, shared, header_read_timeout, stopping).await;
+                serve_connection(&builder, stream, app, header_read_timeout, stopping).await;
                 drop(permit);
             });
         } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
@@ -122,7 +124,7 @@ struct Activity {
 async fn serve_connection(
     builder: &hyper::server::conn::http1::Builder,
     stream: TcpStream,
-    shared: Arc<Shared>,
+    app: Router,
     header_read_timeout: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -132,9 +134,10 @@ async fn serve_connection(
         seen.requests.fetch_add(1, Ordering::Relaxed);
         seen.busy.store(true, Ordering::Relaxed);
         let done = Arc::clone(&seen);
-        crate::server::respond(Arc::clone(&shared), request).map(move |response| {
+        // A Router is always ready, and cloning it clones an `Arc`.
+        app.clone().call(request).map(move |response| {
             done.busy.store(false, Ordering::Relaxed);
-            Ok::<_, Infallible>(response)
+            response
         })
     });
     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -192,8 +195,7 @@ async fn refuse(stream: TcpStream, max: usize) {
     let service = hyper::service::service_fn(move |request: Request<Incoming>| async move {
         let protocol = protocol_hint(request.headers());
         let parts = ProtocolError::TooManyConnections(max).parts(protocol);
-        let mut response: Response =
-            crate::server::error_response(protocol, &parts, &new_request_id());
+        let mut response: Response = reply::error_response(protocol, &parts, &new_request_id());
         response.headers_mut().insert(
             axum::http::header::CONNECTION,
             "close".parse().expect("a valid header"),

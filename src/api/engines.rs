@@ -1,0 +1,160 @@
+//! What the engines are told and asked: the desired state of each region's servers, read
+//! from the services' records, and the login checks the fronts make, answered by the
+//! services' rules. The engines see neither the services nor the state.
+
+use std::sync::Arc;
+
+use super::{Api, Service};
+use crate::engines::pgfront::{self, Grant, TemporaryLogin};
+use crate::engines::{postgres, redis};
+use crate::secret::PasswordHash;
+use crate::services::AppState;
+use crate::services::memorydb::store::{Auth, DEFAULT_USER};
+use crate::services::redshift::logins::{self, Login, Refusal};
+use crate::services::{memorydb, redshift};
+use crate::state::Scope;
+
+/// Brings a region's servers of one service in line with its clusters, before the call
+/// that changed them is answered.
+pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
+    match service {
+        Service::Memorydb => {
+            if api.engines.redis.binary().is_none() {
+                return;
+            }
+            api.engines
+                .redis
+                .reconcile(scope, || {
+                    api.state
+                        .read(scope, |region| redis_clusters(&region.memorydb))
+                })
+                .await;
+        }
+        Service::Redshift => {
+            if api.engines.postgres.bin_dir().is_none() {
+                return;
+            }
+            api.engines
+                .postgres
+                .reconcile(scope, || {
+                    api.state
+                        .read(scope, |region| postgres_clusters(&region.redshift))
+                })
+                .await;
+        }
+    }
+}
+
+/// Every region's servers, of both services (at start-up and after a reset).
+pub async fn reconcile_all(api: &Api) {
+    for scope in api.state.scopes() {
+        reconcile(api, &scope, Service::Memorydb).await;
+        reconcile(api, &scope, Service::Redshift).await;
+    }
+}
+
+/// What each MemoryDB cluster's Redis server must hold: the users of its ACL.
+fn redis_clusters(store: &memorydb::Store) -> Vec<redis::DesiredCluster> {
+    store
+        .clusters
+        .values()
+        .map(|cluster| {
+            let users = store
+                .acls
+                .get(&cluster.acl_name)
+                .map(|acl| {
+                    acl.users
+                        .iter()
+                        .filter_map(|name| store.users.get(name))
+                        .map(|user| redis::DesiredUser {
+                            name: user.name.clone(),
+                            access_string: user.access_string.clone(),
+                            password_hashes: match &user.auth {
+                                Auth::Password(hashes) => {
+                                    hashes.iter().map(PasswordHash::to_hex).collect()
+                                }
+                                Auth::NoPassword | Auth::Iam => Vec::new(),
+                            },
+                            nopass: user.name == DEFAULT_USER
+                                && matches!(user.auth, Auth::NoPassword),
+                            iam: matches!(user.auth, Auth::Iam),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            redis::DesiredCluster {
+                name: cluster.name.clone(),
+                port: cluster.engine_port,
+                users,
+            }
+        })
+        .collect()
+}
+
+/// The Redshift clusters whose PostgreSQL server must run: all but those being deleted.
+fn postgres_clusters(store: &redshift::Store) -> Vec<postgres::DesiredCluster> {
+    store
+        .clusters
+        .values()
+        .filter(|c| c.deleting_since.is_none())
+        .map(|c| postgres::DesiredCluster {
+            identifier: c.identifier.clone(),
+            master_username: c.master_username.clone(),
+            db_name: c.db_name.clone(),
+            port: c.engine_port,
+        })
+        .collect()
+}
+
+/// The Redshift fronts' login checks, against the clusters' records on memshift's clock.
+pub struct Logins {
+    state: Arc<AppState>,
+}
+
+impl Logins {
+    #[must_use]
+    pub fn new(state: Arc<AppState>) -> Self {
+        Logins { state }
+    }
+}
+
+impl pgfront::Logins for Logins {
+    fn check(
+        &self,
+        scope: &Scope,
+        cluster: &str,
+        user: &str,
+        database: &str,
+        password: &str,
+    ) -> Result<Grant, pgfront::Refusal> {
+        let clock = self.state.clock();
+        let now = clock.now();
+        let checked = self.state.read(scope, |region| {
+            logins::check(&region.redshift, cluster, user, database, password, now)
+        });
+        match checked {
+            Ok(Login::Master) => Ok(Grant::Master),
+            Ok(Login::Temporary(credential)) => Ok(Grant::Temporary(TemporaryLogin {
+                db_user: credential.db_user,
+                db_groups: credential.db_groups,
+                auto_create: credential.auto_create,
+                // The expiry on the system's clock, which is the server's.
+                valid_until: credential.expires - clock.offset(),
+            })),
+            Err(Refusal::BadPassword) => Err((
+                "28P01",
+                format!("password authentication failed for user \"{user}\""),
+            )),
+            Err(Refusal::OnlyDatabase(only)) => Err((
+                "28000",
+                format!("user \"{user}\" may only log in to database \"{only}\""),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for Logins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Logins")
+    }
+}

@@ -1,0 +1,227 @@
+//! MemoryDB over AWS JSON 1.1: its operations, their typed inputs and outputs, and how
+//! each runs against the service.
+//!
+//! ```text
+//! X-Amz-Target: AmazonMemoryDB.CreateUser
+//! {"UserName":"alice","AuthenticationMode":{"Type":"password","Passwords":["..."]},"AccessString":"on ~* +@all"}
+//! -> {"User":{"Name":"alice","Status":"active","AccessString":"on ~* resetchannels +@all",...}}
+//! ```
+//!
+//! Every operation of the model is recognised; those memshift does not emulate answer a
+//! `NotImplemented` error naming the operation.
+
+use serde::Serialize;
+
+use super::{Api, Call, JsonBody, RequestContext, not_served, operations, service_error};
+use crate::protocol::error::{Failure, ProtocolError};
+use crate::protocol::json;
+use crate::services::memorydb::model::{
+    AclResponse, ClusterResponse, CreateAclRequest, CreateClusterRequest, CreateUserRequest,
+    DeleteAclRequest, DeleteClusterRequest, DeleteUserRequest, DescribeAclsRequest,
+    DescribeAclsResponse, DescribeClustersRequest, DescribeClustersResponse, DescribeUsersRequest,
+    DescribeUsersResponse, ListTagsRequest, TagListResponse, TagResourceRequest,
+    UntagResourceRequest, UpdateAclRequest, UpdateClusterRequest, UpdateUserRequest, UserResponse,
+};
+use crate::services::memorydb::{Error, acls, clusters, tags, users};
+use crate::state::persist::Commit;
+
+/// The `X-Amz-Target` prefix of MemoryDB.
+pub const TARGET_PREFIX: &str = "AmazonMemoryDB";
+pub const SERVICE_NAME: &str = "MemoryDB";
+/// The name requests are signed for (the service of the SigV4 credential scope).
+pub const SIGNING_NAME: &str = "memorydb";
+
+operations! {
+    answer: Serialize;
+    CreateUser(CreateUserRequest) -> UserResponse;
+    DescribeUsers(DescribeUsersRequest) -> DescribeUsersResponse;
+    UpdateUser(UpdateUserRequest) -> UserResponse;
+    DeleteUser(DeleteUserRequest) -> UserResponse;
+    CreateACL(CreateAclRequest) -> AclResponse;
+    DescribeACLs(DescribeAclsRequest) -> DescribeAclsResponse;
+    UpdateACL(UpdateAclRequest) -> AclResponse;
+    DeleteACL(DeleteAclRequest) -> AclResponse;
+    CreateCluster(CreateClusterRequest) -> ClusterResponse;
+    DescribeClusters(DescribeClustersRequest) -> DescribeClustersResponse;
+    UpdateCluster(UpdateClusterRequest) -> ClusterResponse;
+    DeleteCluster(DeleteClusterRequest) -> ClusterResponse;
+    ListTags(ListTagsRequest) -> TagListResponse;
+    TagResource(TagResourceRequest) -> TagListResponse;
+    UntagResource(UntagResourceRequest) -> TagListResponse;
+}
+
+impl Operation {
+    /// Operations after which a cluster's server may hold the wrong users.
+    #[must_use]
+    pub fn changes_engines(self) -> bool {
+        matches!(
+            self,
+            Operation::UpdateUser
+                | Operation::DeleteUser
+                | Operation::UpdateACL
+                | Operation::DeleteACL
+                | Operation::CreateCluster
+                | Operation::UpdateCluster
+                | Operation::DeleteCluster
+        )
+    }
+}
+
+/// Every operation of the MemoryDB model (`memorydb/2021-01-01`).
+pub const MODEL_OPERATIONS: &[&str] = &[
+    "BatchUpdateCluster",
+    "CopySnapshot",
+    "CreateACL",
+    "CreateCluster",
+    "CreateMultiRegionCluster",
+    "CreateParameterGroup",
+    "CreateSnapshot",
+    "CreateSubnetGroup",
+    "CreateUser",
+    "DeleteACL",
+    "DeleteCluster",
+    "DeleteMultiRegionCluster",
+    "DeleteParameterGroup",
+    "DeleteSnapshot",
+    "DeleteSubnetGroup",
+    "DeleteUser",
+    "DescribeACLs",
+    "DescribeClusters",
+    "DescribeEngineVersions",
+    "DescribeEvents",
+    "DescribeMultiRegionClusters",
+    "DescribeMultiRegionParameterGroups",
+    "DescribeMultiRegionParameters",
+    "DescribeParameterGroups",
+    "DescribeParameters",
+    "DescribeReservedNodes",
+    "DescribeReservedNodesOfferings",
+    "DescribeServiceUpdates",
+    "DescribeSnapshots",
+    "DescribeSubnetGroups",
+    "DescribeUsers",
+    "FailoverShard",
+    "ListAllowedMultiRegionClusterUpdates",
+    "ListAllowedNodeTypeUpdates",
+    "ListTags",
+    "PurchaseReservedNodesOffering",
+    "ResetParameterGroup",
+    "TagResource",
+    "UntagResource",
+    "UpdateACL",
+    "UpdateCluster",
+    "UpdateMultiRegionCluster",
+    "UpdateParameterGroup",
+    "UpdateSubnetGroup",
+    "UpdateUser",
+];
+
+/// The operation a name calls for, or the error for a name memshift does not serve.
+///
+/// # Errors
+/// `NotImplemented` for the model's other operations, `UnknownOperation` for the rest.
+pub fn operation(name: &str) -> Result<Operation, ProtocolError> {
+    Operation::from_name(name).ok_or_else(|| {
+        not_served(SERVICE_NAME, MODEL_OPERATIONS, name, || {
+            format!("Operation {name} is not an operation of {SERVICE_NAME}.")
+        })
+    })
+}
+
+/// Reads the call of an `X-Amz-Target` value and its JSON body.
+///
+/// # Errors
+/// A target of another service, or an operation memshift does not serve, or a body the
+/// operation cannot read.
+pub fn decode_target(target: &str, body: &[u8]) -> Result<Call, ProtocolError> {
+    let Some((prefix, name)) = json::split_target(target) else {
+        return Err(ProtocolError::UnknownOperation(format!(
+            "Unrecognized X-Amz-Target {target}."
+        )));
+    };
+    if prefix != TARGET_PREFIX {
+        return Err(ProtocolError::UnknownOperation(format!(
+            "Unrecognized X-Amz-Target {target}: memshift serves {TARGET_PREFIX}.*"
+        )));
+    }
+    operation(name)?.decode(JsonBody(body)).map(Call::Memorydb)
+}
+
+/// Runs an input under its region's lock. A failed operation has changed nothing: every
+/// operation checks all its input before it mutates.
+///
+/// # Errors
+/// The service's modelled error.
+pub fn execute(
+    api: &Api,
+    ctx: &RequestContext,
+    input: Input,
+    commit: &mut Commit,
+) -> Result<Output, Failure> {
+    let scope = &ctx.scope;
+    let port_of = |name: &str| api.engines.redis.port(scope, name);
+    let new_port = || api.engines.redis_port();
+    let env = clusters::ClusterEnv {
+        new_port: &new_port,
+        scope,
+        now: api.state.clock().now(),
+        creation_delay: api.settings.cluster_creation_delay,
+        port_of: &port_of,
+    };
+    let quota = api.settings.memorydb_user_quota;
+    api.state
+        .mutate(scope, commit, |region| {
+            let s = &mut region.memorydb;
+            Ok(match input {
+                Input::CreateUser(i) => Output::CreateUser(users::create(s, scope, &i, quota)?),
+                Input::DescribeUsers(i) => Output::DescribeUsers(users::describe(s, scope, &i)?),
+                Input::UpdateUser(i) => Output::UpdateUser(users::update(s, scope, &i)?),
+                Input::DeleteUser(i) => Output::DeleteUser(users::delete(s, scope, &i)?),
+                Input::CreateACL(i) => Output::CreateACL(acls::create(s, scope, &i)?),
+                Input::DescribeACLs(i) => Output::DescribeACLs(acls::describe(s, scope, &i)?),
+                Input::UpdateACL(i) => Output::UpdateACL(acls::update(s, scope, &i)?),
+                Input::DeleteACL(i) => Output::DeleteACL(acls::delete(s, scope, &i)?),
+                Input::CreateCluster(i) => Output::CreateCluster(clusters::create(s, &env, &i)?),
+                Input::DescribeClusters(i) => {
+                    Output::DescribeClusters(clusters::describe(s, &env, &i)?)
+                }
+                Input::UpdateCluster(i) => Output::UpdateCluster(clusters::update(s, &env, &i)?),
+                Input::DeleteCluster(i) => Output::DeleteCluster(clusters::delete(s, &env, &i)?),
+                Input::ListTags(i) => Output::ListTags(tags::list(s, scope, &i)?),
+                Input::TagResource(i) => Output::TagResource(tags::tag(s, scope, &i)?),
+                Input::UntagResource(i) => Output::UntagResource(tags::untag(s, scope, &i)?),
+            })
+        })
+        .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
+}
+
+struct JsonEncoder;
+
+impl Encoder for JsonEncoder {
+    type Encoded = Vec<u8>;
+    fn encode<T: Serialize>(self, _: Operation, output: &T) -> Vec<u8> {
+        json::encode(output)
+    }
+}
+
+/// The JSON body of an output.
+#[must_use]
+pub fn encode(output: &Output) -> Vec<u8> {
+    output.encode_with(JsonEncoder)
+}
+
+/// Runs one operation on a JSON body and answers the JSON body of its output, without
+/// waiting for the log or the engines (for checks of the codec and the service alone).
+///
+/// # Errors
+/// The protocol or service error to answer with.
+pub fn call(
+    api: &Api,
+    ctx: &RequestContext,
+    operation_name: &str,
+    body: &[u8],
+    commit: &mut Commit,
+) -> Result<Vec<u8>, Failure> {
+    let input = operation(operation_name)?.decode(JsonBody(body))?;
+    execute(api, ctx, input, commit).map(|output| encode(&output))
+}

@@ -1,0 +1,413 @@
+//! The API layer: the only place where the wire and the domain meet.
+//!
+//! Per service it names the operations (an enum: each operation's name, and whether it
+//! changes what the engines must run), decodes a request into a typed input, runs the
+//! input against the service under its region's lock, and encodes the typed output or
+//! error in the service's protocol. Requests, the init file and the admin endpoints all
+//! enter here, through [`Api::run`]:
+//!
+//! ```text
+//! decode (wire -> Call) -> Api::run: execute under the region's lock, wait for the log,
+//!                          reconcile the engines the operation changed -> Answer
+//!                       -> encode (Answer or Failure -> wire bytes)
+//! ```
+
+pub mod context;
+pub mod engines;
+pub mod init;
+pub mod memorydb;
+pub mod redshift;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::engines::Engines;
+use crate::protocol::context::RequestId;
+use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
+use crate::protocol::{Detected, Protocol, json, query, query_de};
+use crate::services::{AppState, ServiceSettings};
+use crate::state::Scope;
+use crate::state::persist::{Commit, Recovery};
+pub use context::RequestContext;
+
+/// Declares a service's operations: the `Operation` enum, the typed `Input` and
+/// `Output` of each, and the decoding of an input from any [`Decode`] source.
+/// `$answer` is the bound every output meets for its encoder.
+macro_rules! operations {
+    (answer: $answer:path; $( $op:ident($input:ty) -> $output:ty; )*) => {
+        /// The operations memshift serves.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Operation {
+            $( $op, )*
+        }
+
+        impl Operation {
+            /// The operation of that name, if memshift serves it.
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $( stringify!($op) => Some(Operation::$op), )*
+                    _ => None,
+                }
+            }
+
+            /// The operation's name in the model.
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Operation::$op => stringify!($op), )*
+                }
+            }
+
+            /// Reads the operation's input.
+            ///
+            /// # Errors
+            /// What the source's codec reports.
+            pub fn decode(self, source: impl $crate::api::Decode) -> Result<Input, ProtocolError> {
+                Ok(match self {
+                    $( Operation::$op => Input::$op(source.decode::<$input>()?), )*
+                })
+            }
+        }
+
+        /// A typed input.
+        #[derive(Debug)]
+        pub enum Input {
+            $( $op($input), )*
+        }
+
+        impl Input {
+            #[must_use]
+            pub fn operation(&self) -> Operation {
+                match self {
+                    $( Input::$op(_) => Operation::$op, )*
+                }
+            }
+        }
+
+        /// A typed output.
+        #[derive(Debug)]
+        pub enum Output {
+            $( $op($output), )*
+        }
+
+        /// Something that encodes any output.
+        pub trait Encoder {
+            type Encoded;
+            fn encode<T: $answer>(self, operation: Operation, output: &T) -> Self::Encoded;
+        }
+
+        impl Output {
+            /// Hands the output, with its operation, to an encoder.
+            pub fn encode_with<E: Encoder>(&self, encoder: E) -> E::Encoded {
+                match self {
+                    $( Output::$op(o) => encoder.encode(Operation::$op, o), )*
+                }
+            }
+        }
+    };
+}
+pub(crate) use operations;
+
+/// A source of typed inputs: a request's body in one protocol, or an init file's JSON.
+pub trait Decode {
+    /// # Errors
+    /// The protocol error for input the codec cannot read.
+    fn decode<T: DeserializeOwned>(self) -> Result<T, ProtocolError>;
+}
+
+/// An AWS JSON 1.1 body.
+pub struct JsonBody<'a>(pub &'a [u8]);
+
+impl Decode for JsonBody<'_> {
+    fn decode<T: DeserializeOwned>(self) -> Result<T, ProtocolError> {
+        json::decode(self.0)
+    }
+}
+
+/// Decoded AWS Query parameters.
+pub struct QueryParams<'a, 'b>(pub &'a [(Cow<'b, str>, Cow<'b, str>)]);
+
+impl Decode for QueryParams<'_, '_> {
+    fn decode<T: DeserializeOwned>(self) -> Result<T, ProtocolError> {
+        query_de::from_params(self.0)
+    }
+}
+
+/// A parsed JSON document with the model's member names (the init file's inputs).
+pub struct JsonValue(pub serde_json::Value);
+
+impl Decode for JsonValue {
+    fn decode<T: DeserializeOwned>(self) -> Result<T, ProtocolError> {
+        json::decode_value(self.0)
+    }
+}
+
+/// One typed call to a service.
+#[derive(Debug)]
+pub enum Call {
+    Memorydb(memorydb::Input),
+    Redshift(redshift::Input),
+}
+
+/// What a call answered.
+#[derive(Debug)]
+pub enum Answer {
+    Memorydb(memorydb::Output),
+    Redshift(redshift::Output),
+}
+
+/// The service a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Memorydb,
+    Redshift,
+}
+
+impl Service {
+    /// The name logs and init files use.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Memorydb => memorydb::SERVICE_NAME,
+            Service::Redshift => redshift::SERVICE_NAME,
+        }
+    }
+
+    #[must_use]
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Service::Memorydb => Protocol::Json,
+            Service::Redshift => Protocol::Query,
+        }
+    }
+}
+
+impl Call {
+    #[must_use]
+    pub fn service(&self) -> Service {
+        match self {
+            Call::Memorydb(_) => Service::Memorydb,
+            Call::Redshift(_) => Service::Redshift,
+        }
+    }
+
+    /// The operation's name in its model.
+    #[must_use]
+    pub fn operation_name(&self) -> &'static str {
+        match self {
+            Call::Memorydb(i) => i.operation().name(),
+            Call::Redshift(i) => i.operation().name(),
+        }
+    }
+
+    /// Whether the engines must follow the change the call made.
+    #[must_use]
+    pub fn changes_engines(&self) -> bool {
+        match self {
+            Call::Memorydb(i) => i.operation().changes_engines(),
+            Call::Redshift(i) => i.operation().changes_engines(),
+        }
+    }
+}
+
+/// A request's service and operation, read from the wire: the decoded call, or the
+/// failure to answer in the protocol given.
+pub struct Decoded {
+    pub service: Option<Service>,
+    pub operation: Cow<'static, str>,
+    pub protocol: Protocol,
+    pub call: Result<Call, Failure>,
+}
+
+/// Reads the call a request makes.
+#[must_use]
+pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
+    match detected {
+        Detected::Json { target } => {
+            let named = json::split_target(&target)
+                .filter(|(prefix, _)| *prefix == memorydb::TARGET_PREFIX)
+                .map(|(_, operation)| operation.to_owned());
+            Decoded {
+                service: named.as_ref().map(|_| Service::Memorydb),
+                operation: named.map_or(Cow::Borrowed("-"), Cow::Owned),
+                protocol: Protocol::Json,
+                call: memorydb::decode_target(&target, body).map_err(Failure::from),
+            }
+        }
+        Detected::Query { params } => {
+            let action = query::param(&params, "Action").unwrap_or_default();
+            let call = redshift::decode(action, QueryParams(&params));
+            Decoded {
+                service: Some(Service::Redshift),
+                operation: Cow::Owned(action.to_owned()),
+                protocol: Protocol::Query,
+                call: call.map(Call::Redshift).map_err(Failure::from),
+            }
+        }
+        Detected::Unrecognized(protocol) => Decoded {
+            service: None,
+            operation: Cow::Borrowed("-"),
+            protocol,
+            call: Err(ProtocolError::Unrecognized.into()),
+        },
+        Detected::Malformed(error) => Decoded {
+            service: None,
+            operation: Cow::Borrowed("-"),
+            protocol: Protocol::Query,
+            call: Err(error.into()),
+        },
+    }
+}
+
+/// The answer's bytes in the service's protocol.
+#[must_use]
+pub fn encode(answer: &Answer, request_id: &RequestId) -> Vec<u8> {
+    match answer {
+        Answer::Memorydb(output) => memorydb::encode(output),
+        Answer::Redshift(output) => redshift::encode(output, request_id),
+    }
+}
+
+/// The error for an operation name memshift does not serve: `NotImplemented` for another
+/// operation of the service's model, else `unknown`'s message.
+fn not_served(
+    service: &'static str,
+    model_operations: &[&str],
+    name: &str,
+    unknown: impl FnOnce() -> String,
+) -> ProtocolError {
+    if model_operations.contains(&name) {
+        ProtocolError::NotImplemented {
+            service,
+            operation: name.to_owned(),
+        }
+    } else {
+        ProtocolError::UnknownOperation(unknown())
+    }
+}
+
+/// A service's modelled error in the shape the encoders take.
+fn service_error(code: &'static str, status: axum::http::StatusCode, message: String) -> Failure {
+    Failure::Service(ErrorParts::new(code, status, message))
+}
+
+/// The services, their state and their engines.
+#[derive(Debug)]
+pub struct Api {
+    pub state: Arc<AppState>,
+    pub settings: ServiceSettings,
+    pub engines: Engines,
+}
+
+impl Api {
+    /// Services whose state lives in memory only, with the engines the settings name.
+    #[must_use]
+    pub fn new(defaults: Scope, settings: ServiceSettings) -> Self {
+        let engines = Engines::new(
+            settings.redis_server.as_deref(),
+            settings.postgres_bin_dir.as_deref(),
+            None,
+        );
+        Self::assemble(Arc::new(AppState::new(defaults)), settings, engines)
+    }
+
+    /// Services whose state is kept in a data directory, recovered from it now.
+    ///
+    /// # Errors
+    /// A message naming what in the directory could not be read or written.
+    pub fn durable(
+        defaults: Scope,
+        settings: ServiceSettings,
+        dir: &Path,
+    ) -> Result<(Self, Recovery), String> {
+        let (state, recovery) = AppState::durable(defaults, dir)?;
+        let engines = Engines::new(
+            settings.redis_server.as_deref(),
+            settings.postgres_bin_dir.as_deref(),
+            Some(dir),
+        );
+        Ok((Self::assemble(Arc::new(state), settings, engines), recovery))
+    }
+
+    fn assemble(state: Arc<AppState>, settings: ServiceSettings, engines: Engines) -> Self {
+        engines
+            .postgres
+            .set_logins(Arc::new(engines::Logins::new(Arc::clone(&state))));
+        Api {
+            state,
+            settings,
+            engines,
+        }
+    }
+
+    /// Runs a call: executes it under its region's lock, waits until its records are on
+    /// disk, and brings the engines in line with what it changed, before it is answered.
+    ///
+    /// # Errors
+    /// The service's modelled error, or a failure to make the change durable.
+    pub async fn run(&self, ctx: &RequestContext, call: Call) -> Result<Answer, Failure> {
+        let mut commit = Commit::default();
+        let service = call.service();
+        let changes_engines = call.changes_engines();
+        let answer = self.execute(ctx, call, &mut commit)?;
+        // Acknowledge a mutation only once its records are on disk.
+        commit.wait().await.map_err(|e| {
+            Failure::from(ProtocolError::Internal(format!(
+                "the change could not be made durable: {e}"
+            )))
+        })?;
+        if changes_engines {
+            engines::reconcile(self, &ctx.scope, service).await;
+        }
+        Ok(answer)
+    }
+
+    /// Executes a call under its region's lock; `commit` is set to the log entry of its
+    /// records, to be waited for before the answer.
+    ///
+    /// # Errors
+    /// The service's modelled error.
+    pub fn execute(
+        &self,
+        ctx: &RequestContext,
+        call: Call,
+        commit: &mut Commit,
+    ) -> Result<Answer, Failure> {
+        match call {
+            Call::Memorydb(input) => {
+                memorydb::execute(self, ctx, input, commit).map(Answer::Memorydb)
+            }
+            Call::Redshift(input) => {
+                redshift::execute(self, ctx, input, commit).map(Answer::Redshift)
+            }
+        }
+    }
+
+    /// Every account and region back to the built-in state, its engines stopped and its
+    /// databases removed; then the init file's calls again.
+    ///
+    /// # Errors
+    /// The reset could not be logged, or an init call failed.
+    pub async fn reset(&self, init_file: Option<&Path>) -> Result<(), String> {
+        let result = match self.state.reset().await {
+            Ok(()) => {
+                // The clusters are gone, and so are their servers and databases.
+                self.engines.reset().await;
+                match init_file {
+                    Some(path) => match init::load(path) {
+                        Ok(calls) => init::apply(self, &calls).await,
+                        Err(e) => Err(e),
+                    },
+                    None => Ok(()),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        engines::reconcile_all(self).await;
+        result
+    }
+}

@@ -1,0 +1,60 @@
+//! Who may log in to a cluster's database: the master user with the cluster's password,
+//! or the user of an unexpired temporary credential from GetClusterCredentials, with its
+//! password, into its database when it names one.
+
+use chrono::{DateTime, Utc};
+
+use super::store::{IssuedCredential, Store, cluster_key};
+
+/// A login the cluster's records allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// The master user.
+    Master,
+    /// A temporary credential's user (`IAM:alice`), with what it was issued for.
+    Temporary(IssuedCredential),
+}
+
+/// Why a login is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such cluster, user or password, or the credential expired: one answer for all,
+    /// so that a refusal tells nothing about which.
+    BadPassword,
+    /// The credential was issued for another database.
+    OnlyDatabase(String),
+}
+
+/// Checks a password login to one database of a cluster.
+///
+/// # Errors
+/// The refusal, without saying which check failed unless the password was right.
+pub fn check(
+    store: &Store,
+    cluster: &str,
+    user: &str,
+    database: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Login, Refusal> {
+    let record = store
+        .clusters
+        .get(&*cluster_key(cluster))
+        .ok_or(Refusal::BadPassword)?;
+    if user == record.master_username {
+        return match &record.master_password {
+            Some(hash) if hash.matches(password) => Ok(Login::Master),
+            _ => Err(Refusal::BadPassword),
+        };
+    }
+    let credential = record
+        .credentials
+        .iter()
+        .rev()
+        .find(|c| c.db_user == user && c.expires > now && c.password.matches(password))
+        .ok_or(Refusal::BadPassword)?;
+    match &credential.db_name {
+        Some(only) if only != database => Err(Refusal::OnlyDatabase(only.clone())),
+        _ => Ok(Login::Temporary(credential.clone())),
+    }
+}

@@ -1,0 +1,40 @@
+//! Settings of the emulated services, and of the engines behind their clusters.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::state::IamIdentity;
+
+/// Settings of the emulated services.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// MemoryDB users a region may hold (AWS's quota is 2,000; it can be raised on
+    /// request, and so here).
+    pub memorydb_user_quota: usize,
+    /// How long a Redshift cluster stays `creating` (and `deleting`) before it is
+    /// `available` (or gone). Zero: CreateCluster answers `creating`, and the cluster is
+    /// `available` from the next call on.
+    pub cluster_creation_delay: Duration,
+    /// Access key id -> IAM identity, for GetClusterCredentialsWithIAM. Keys not listed
+    /// map to `IAM:<access key id>`.
+    pub iam_identities: HashMap<String, IamIdentity>,
+    /// The Redis server binary MemoryDB clusters run; `redis-server` or
+    /// `valkey-server` on `PATH` when not given.
+    pub redis_server: Option<PathBuf>,
+    /// The directory of PostgreSQL's server binaries Redshift clusters run (`off`: none);
+    /// Debian's layout or `PATH` when not given.
+    pub postgres_bin_dir: Option<PathBuf>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            memorydb_user_quota: super::memorydb::store::MAX_USERS,
+            cluster_creation_delay: Duration::ZERO,
+            iam_identities: HashMap::new(),
+            redis_server: None,
+            postgres_bin_dir: None,
+        }
+    }
+}
