@@ -213,8 +213,9 @@ pub async fn serve(
     result
 }
 
-/// Stops the engines, then flushes and closes the log.
-async fn stop(shared: &Shared) {
+/// Stops the engines, then flushes and closes the log: what an application that serves
+/// [`router`] itself does when it stops.
+pub async fn stop(shared: &Shared) {
     shared.api.engines.stop_all().await;
     shared.api.state.flush().await;
     shared.api.state.close();
