@@ -14,7 +14,8 @@
 //! <RequestId>...</RequestId></ErrorResponse>
 //! ```
 //!
-//! Success answers wrap the
+//! Forms are split and decoded by `form_urlencoded`, with the checks it leaves out (a `%`
+//! must start two hex digits, the decoded bytes must be UTF-8). Success answers wrap the
 //! output in `<ActionResponse><ActionResult>` followed by `<ResponseMetadata><RequestId>`;
 //! outputs write themselves through [`Xml`], a thin façade over `quick_xml::Writer`.
 //! Element names are the model's, known here; text is escaped by quick-xml, after the
@@ -38,46 +39,51 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 /// space and `%XX` a byte; the result must be UTF-8.
 ///
 /// # Errors
-/// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8.
+/// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8,
+/// for the first component (in order, name before value) that has one.
 pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
-    text.split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            Ok((decode_component(key)?, decode_component(value)?))
+    form_urlencoded::parse(text)
+        .zip(raw_pairs(text))
+        .map(|((key, value), (raw_key, raw_value))| {
+            Ok((strict(key, raw_key)?, strict(value, raw_value)?))
         })
         .collect()
 }
 
-fn decode_component(bytes: &[u8]) -> Result<Cow<'_, str>, ProtocolError> {
-    if !bytes.iter().any(|b| matches!(b, b'%' | b'+')) {
-        // Nothing to decode: borrow the request's own bytes.
-        return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
-            ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
-        });
-    }
-    let malformed =
-        || ProtocolError::Serialization("The request has a malformed percent-encoding.".to_owned());
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(malformed)?;
-                out.push(hex_byte(hex).ok_or_else(malformed)?);
-                i += 2;
-            }
-            b => out.push(b),
+/// The undecoded name and value of each pair, split as `form_urlencoded::parse` splits
+/// them (at `&`, skipping empty pieces, then at the first `=`), for [`strict`].
+fn raw_pairs(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    text.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        })
+}
+
+/// What `form_urlencoded` lets through: it keeps a `%` without two hex digits as it is,
+/// and replaces bytes that are not UTF-8 with U+FFFD. `raw` is `decoded` before decoding.
+fn strict<'a>(decoded: Cow<'a, str>, raw: &[u8]) -> Result<Cow<'a, str>, ProtocolError> {
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|b| *b == b'%') {
+        if rest.get(at + 1..at + 3).and_then(hex_byte).is_none() {
+            return Err(ProtocolError::Serialization(
+                "The request has a malformed percent-encoding.".to_owned(),
+            ));
         }
-        i += 1;
+        rest = &rest[at + 3..];
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
-        ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
-    })
+    // A lossy decoding leaves a U+FFFD; only then is the exact answer worth its cost
+    // (the request may also have sent U+FFFD itself).
+    if matches!(decoded, Cow::Owned(_))
+        && decoded.contains('\u{FFFD}')
+        && percent_encoding::percent_decode(raw).decode_utf8().is_err()
+    {
+        return Err(ProtocolError::Serialization(
+            "The request is not valid UTF-8 once decoded.".to_owned(),
+        ));
+    }
+    Ok(decoded)
 }
 
 /// Two hex digits as a byte; exactly two digits (`from_str_radix` would also take a
@@ -425,6 +431,42 @@ mod tests {
         for bad in [&b"a=%"[..], b"a=%4", b"a=%zz", b"a=%ff", b"%=1"] {
             assert!(parse_form(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    fn message(form: &[u8]) -> String {
+        match parse_form(form) {
+            Err(ProtocolError::Serialization(m)) => m,
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(form)),
+        }
+    }
+
+    #[test]
+    fn forms_are_as_strict_as_before_form_urlencoded() {
+        const ESCAPE: &str = "The request has a malformed percent-encoding.";
+        const UTF8: &str = "The request is not valid UTF-8 once decoded.";
+        // Borrowed where nothing needs decoding.
+        let p = parse_form(b"a=b&c=d+e").unwrap();
+        assert!(matches!(p[0].1, Cow::Borrowed("b")));
+        assert!(matches!(&p[1].1, Cow::Owned(v) if v == "d e"));
+        // U+FFFD sent on purpose is text like any other...
+        let p = parse_form(b"a=%EF%BF%BD&b=\xEF\xBF\xBD").unwrap();
+        assert_eq!(param(&p, "a"), Some("\u{FFFD}"));
+        assert_eq!(param(&p, "b"), Some("\u{FFFD}"));
+        // ...but not beside bytes that form_urlencoded would replace with it.
+        assert_eq!(message(b"a=%EF%BF%BD%ff"), UTF8);
+        assert_eq!(message(b"a=\xff"), UTF8);
+        assert_eq!(message(b"a=\xc3"), UTF8);
+        // Bytes count once decoded, whether sent raw or escaped.
+        assert_eq!(param(&parse_form(b"a=\xC3%A9").unwrap(), "a"), Some("é"));
+        // A bad escape is refused even where nothing else needs decoding.
+        assert_eq!(message(b"a%zz=1"), ESCAPE);
+        assert_eq!(message(b"a=%%41"), ESCAPE);
+        assert_eq!(message(b"a=1%"), ESCAPE);
+        // The first faulty component decides the message: each name before its value.
+        assert_eq!(message(b"a=%ff&b=%"), UTF8);
+        assert_eq!(message(b"%=&b=%ff"), ESCAPE);
+        assert_eq!(message(b"%ff=%"), UTF8);
+        assert_eq!(message(b"%=%ff"), ESCAPE);
     }
 
     /// What the writer gives back, read by quick-xml's reader: text as a parser sees it.
