@@ -24,8 +24,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use memshift::config::{DEFAULT_MAX_BODY_BYTES, NetLimits, ServiceSettings};
 use memshift::protocol::context::{
-    DEFAULT_ACCOUNT, DEFAULT_REGION, RequestContext, Scope, context_from,
-    credential_from_authorization, new_request_id, parse_credential,
+    DEFAULT_ACCOUNT, DEFAULT_REGION, RequestContext, Scope, context_from, new_request_id,
 };
 use memshift::protocol::error::{ErrorParts, ProtocolError};
 use memshift::protocol::{Protocol, json, query, query_de};
@@ -33,7 +32,7 @@ use memshift::server::{Shared, respond};
 use memshift::services::memorydb::access_string::canonicalize;
 use memshift::services::redshift::model as rs;
 use memshift::services::{memorydb, redshift};
-use memshift::sigv4::{self, Keys, Signed};
+use memshift::sigv4::{self, Keys, Signed, credential_from_authorization, parse_credential};
 use memshift::state::AppState;
 use memshift::state::persist::Commit;
 use serde_json::Value;

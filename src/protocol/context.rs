@@ -13,6 +13,8 @@
 
 use axum::http::HeaderMap;
 
+use crate::sigv4::{credential_from_authorization, parse_credential};
+
 /// The default account, shared with other AWS emulators.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
 /// The default region when a request names none.
@@ -56,15 +58,6 @@ pub struct RequestContext {
     pub access_key_id: Option<String>,
 }
 
-/// The parts of a SigV4 credential scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential<'a> {
-    pub access_key_id: &'a str,
-    pub date: &'a str,
-    pub region: &'a str,
-    pub service: &'a str,
-}
-
 /// A request id: a random UUID in its 36-character hyphenated form, kept inline.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RequestId([u8; 36]);
@@ -96,40 +89,6 @@ pub fn new_request_id() -> RequestId {
     let mut buf = [0u8; 36];
     uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
     RequestId(buf)
-}
-
-/// Parses `AKID/DATE/REGION/SERVICE/aws4_request`.
-#[must_use]
-pub fn parse_credential(value: &str) -> Option<Credential<'_>> {
-    let mut parts = value.split('/');
-    let access_key_id = parts.next()?;
-    let date = parts.next()?;
-    let region = parts.next()?;
-    let service = parts.next()?;
-    let terminator = parts.next()?;
-    if parts.next().is_some()
-        || terminator != "aws4_request"
-        || access_key_id.is_empty()
-        || region.is_empty()
-    {
-        return None;
-    }
-    Some(Credential {
-        access_key_id,
-        date,
-        region,
-        service,
-    })
-}
-
-/// Finds the `Credential=` value of a SigV4 `Authorization` header.
-#[must_use]
-pub fn credential_from_authorization(header: &str) -> Option<Credential<'_>> {
-    let rest = header.strip_prefix("AWS4-HMAC-SHA256")?;
-    rest.split(',')
-        .map(str::trim)
-        .find_map(|part| part.strip_prefix("Credential="))
-        .and_then(parse_credential)
 }
 
 /// The account an access key id names: itself when it is exactly twelve digits.
