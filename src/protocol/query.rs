@@ -235,16 +235,23 @@ fn element(writer: &mut Writer<Buf>, name: &str, text: BytesText<'_>) {
 /// `out` is left as it was). A CR stays: quick-xml writes it as `&#13;`, which parsers
 /// keep (a bare one would become `\n`).
 fn xml_chars(text: &str, out: &mut String) -> bool {
-    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
-    if !text.contains(forbidden) {
+    if !text.contains(forbidden_in_xml) {
         return false;
     }
     out.clear();
     out.extend(
         text.chars()
-            .map(|c| if forbidden(c) { '\u{FFFD}' } else { c }),
+            .map(|c| if forbidden_in_xml(c) { '\u{FFFD}' } else { c }),
     );
     true
+}
+
+/// A character no XML 1.0 document may hold, even as a character reference.
+fn forbidden_in_xml(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}'
+    )
 }
 
 /// The timestamp format of AWS Query answers: `2026-11-21T04:39:39.096Z`.
@@ -303,7 +310,7 @@ fn with_namespace<'a>(name: &str, suffix: &str, namespace: &str) -> BytesStart<'
 }
 
 /// The buffer answers are written into: quick-xml writes each `<`, name and `>` apart,
-/// and a single byte is pushed rather than copied (a third less time per element).
+/// and a single byte is pushed rather than copied (about a fifth less time per element).
 struct Buf(Vec<u8>);
 
 impl std::io::Write for Buf {
