@@ -27,7 +27,9 @@ async fn the_router_serves_inside_another_axum_application() {
     });
 
     // The application's own route.
-    let own = reqwest::get(format!("http://{addr}/app/ready")).await.unwrap();
+    let own = reqwest::get(format!("http://{addr}/app/ready"))
+        .await
+        .unwrap();
     assert_eq!(own.status(), 200);
     assert_eq!(own.text().await.unwrap(), "ready");
 

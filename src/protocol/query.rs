@@ -14,13 +14,19 @@
 //! <RequestId>...</RequestId></ErrorResponse>
 //! ```
 //!
-//! Success answers wrap the output in `<ActionResponse><ActionResult>` followed by
-//! `<ResponseMetadata><RequestId>`; outputs write themselves through [`Xml`].
-//! Element names are the model's, known here; text is escaped here, including characters XML 1.0 cannot hold.
+//! Forms are split and decoded by `form_urlencoded`, with the checks it leaves out (a `%`
+//! must start two hex digits, the decoded bytes must be UTF-8). Success answers wrap the
+//! output in `<ActionResponse><ActionResult>` followed by `<ResponseMetadata><RequestId>`;
+//! outputs write themselves through [`Xml`], a thin façade over `quick_xml::Writer`.
+//! Element names are the model's, known here; text is escaped by quick-xml, after the
+//! characters XML 1.0 cannot hold are replaced here.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use quick_xml::Writer;
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 
 use super::error::{ErrorParts, ProtocolError};
 
@@ -33,46 +39,51 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 /// space and `%XX` a byte; the result must be UTF-8.
 ///
 /// # Errors
-/// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8.
+/// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8,
+/// for the first component (in order, name before value) that has one.
 pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
-    text.split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            Ok((decode_component(key)?, decode_component(value)?))
+    form_urlencoded::parse(text)
+        .zip(raw_pairs(text))
+        .map(|((key, value), (raw_key, raw_value))| {
+            Ok((strict(key, raw_key)?, strict(value, raw_value)?))
         })
         .collect()
 }
 
-fn decode_component(bytes: &[u8]) -> Result<Cow<'_, str>, ProtocolError> {
-    if !bytes.iter().any(|b| matches!(b, b'%' | b'+')) {
-        // Nothing to decode: borrow the request's own bytes.
-        return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
-            ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
-        });
-    }
-    let malformed =
-        || ProtocolError::Serialization("The request has a malformed percent-encoding.".to_owned());
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(malformed)?;
-                out.push(hex_byte(hex).ok_or_else(malformed)?);
-                i += 2;
-            }
-            b => out.push(b),
+/// The undecoded name and value of each pair, split as `form_urlencoded::parse` splits
+/// them (at `&`, skipping empty pieces, then at the first `=`), for [`strict`].
+fn raw_pairs(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    text.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        })
+}
+
+/// What `form_urlencoded` lets through: it keeps a `%` without two hex digits as it is,
+/// and replaces bytes that are not UTF-8 with U+FFFD. `raw` is `decoded` before decoding.
+fn strict<'a>(decoded: Cow<'a, str>, raw: &[u8]) -> Result<Cow<'a, str>, ProtocolError> {
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|b| *b == b'%') {
+        if rest.get(at + 1..at + 3).and_then(hex_byte).is_none() {
+            return Err(ProtocolError::Serialization(
+                "The request has a malformed percent-encoding.".to_owned(),
+            ));
         }
-        i += 1;
+        rest = &rest[at + 3..];
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
-        ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
-    })
+    // A lossy decoding leaves a U+FFFD; only then is the exact answer worth its cost
+    // (the request may also have sent U+FFFD itself).
+    if matches!(decoded, Cow::Owned(_))
+        && decoded.contains('\u{FFFD}')
+        && percent_encoding::percent_decode(raw).decode_utf8().is_err()
+    {
+        return Err(ProtocolError::Serialization(
+            "The request is not valid UTF-8 once decoded.".to_owned(),
+        ));
+    }
+    Ok(decoded)
 }
 
 /// Two hex digits as a byte; exactly two digits (`from_str_radix` would also take a
@@ -104,10 +115,13 @@ pub trait ToXml {
     fn to_xml(&self, x: &mut Xml);
 }
 
-/// A small XML builder for AWS Query answers: elements are written straight into a
-/// buffer, text escaped by [`Xml::text`].
+/// The XML builder of AWS Query answers: elements go straight into a buffer through
+/// `quick_xml::Writer`, text is escaped by [`Xml::text`].
 pub struct Xml {
-    buf: Vec<u8>,
+    writer: Writer<Buf>,
+    /// Reused for numbers and for text with characters XML cannot hold, so that neither
+    /// costs an allocation per element.
+    scratch: String,
 }
 
 impl Default for Xml {
@@ -122,83 +136,39 @@ impl Xml {
         Xml {
             // Under 1 KiB: the system allocator serves it from its small bins without
             // consolidating, and most answers fit.
-            buf: Vec::with_capacity(1000),
+            writer: Writer::new(Buf(Vec::with_capacity(1000))),
+            scratch: String::new(),
         }
     }
 
-    fn open(&mut self, name: &str) {
-        self.buf.push(b'<');
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.push(b'>');
-    }
-
-    /// `<name xmlns="namespace">`
-    fn open_with_namespace(&mut self, name: &str, namespace: &str) {
-        self.buf.push(b'<');
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.extend_from_slice(b" xmlns=\"");
-        self.escaped(namespace);
-        self.buf.extend_from_slice(b"\">");
-    }
-
-    fn close(&mut self, name: &str) {
-        self.buf.extend_from_slice(b"</");
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.push(b'>');
+    fn write(&mut self, event: Event<'_>) {
+        write_event(&mut self.writer, event);
     }
 
     /// `<name>` ... `</name>`, with the inside written by `f`.
     pub fn node(&mut self, name: &str, f: impl FnOnce(&mut Xml)) {
-        self.open(name);
+        self.write(Event::Start(BytesStart::new(name)));
         f(self);
-        self.close(name);
+        self.write(Event::End(BytesEnd::new(name)));
     }
 
-    /// `<name>text</name>`, escaped.
+    /// `<name>text</name>`, with `<`, `>`, `&`, `'`, `"` and `\r` escaped and what XML 1.0
+    /// cannot hold replaced (see [`xml_chars`]).
     pub fn text(&mut self, name: &str, text: &str) {
-        self.open(name);
-        self.escaped(text);
-        self.close(name);
-    }
-
-    /// Text with `<`, `>`, `&`, `'` and `"` escaped; most text has none of them and is
-    /// copied as it is.
-    fn escaped(&mut self, text: &str) {
         // A fold without early exit, so the compiler scans many bytes at once. Control
         // characters and 0xEF (which starts U+FFFE and U+FFFF) take the careful path.
         let special = text.bytes().fold(false, |found, b| {
             found | matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"' | 0x00..=0x1F | 0xEF)
         });
-        if special {
-            self.escaped_carefully(text);
+        let text = if !special {
+            // Most text: nothing to escape, copied as it is.
+            BytesText::from_escaped(text)
+        } else if xml_chars(text, &mut self.scratch) {
+            BytesText::new(&self.scratch)
         } else {
-            self.buf.extend_from_slice(text.as_bytes());
-        }
-    }
-
-    /// Escapes markup, keeps `\r` as a character reference (parsers would turn a bare one
-    /// into `\n`), and replaces what XML 1.0 cannot hold at all (other control characters,
-    /// U+FFFE, U+FFFF) with U+FFFD, so that every answer stays a document SDKs can parse.
-    fn escaped_carefully(&mut self, text: &str) {
-        for c in text.chars() {
-            match c {
-                '\t' | '\n' => self.buf.push(c as u8),
-                '\r' => self.buf.extend_from_slice(b"&#13;"),
-                '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => {
-                    self.buf.extend_from_slice("\u{FFFD}".as_bytes());
-                }
-                '<' => self.buf.extend_from_slice(b"&lt;"),
-                '>' => self.buf.extend_from_slice(b"&gt;"),
-                '&' => self.buf.extend_from_slice(b"&amp;"),
-                '\'' => self.buf.extend_from_slice(b"&apos;"),
-                '"' => self.buf.extend_from_slice(b"&quot;"),
-                _ => {
-                    let mut tmp = [0u8; 4];
-                    self.buf
-                        .extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-                }
-            }
-        }
+            BytesText::new(text)
+        };
+        element(&mut self.writer, name, text);
     }
 
     pub fn opt_text(&mut self, name: &str, text: Option<&str>) {
@@ -208,17 +178,27 @@ impl Xml {
     }
 
     pub fn int(&mut self, name: &str, value: i64) {
-        self.text(name, &value.to_string());
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value}");
+        element(
+            &mut self.writer,
+            name,
+            BytesText::from_escaped(&self.scratch),
+        );
     }
 
     pub fn bool(&mut self, name: &str, value: bool) {
-        self.text(name, if value { "true" } else { "false" });
+        let text = if value { "true" } else { "false" };
+        element(&mut self.writer, name, BytesText::from_escaped(text));
     }
 
     /// ISO 8601 in UTC with milliseconds: `2026-11-21T04:39:39.096Z`.
     pub fn time(&mut self, name: &str, value: DateTime<Utc>) {
-        let mut buf = [0u8; 24];
-        self.text(name, iso_time(value, &mut buf));
+        element(
+            &mut self.writer,
+            name,
+            BytesText::from_escaped(format_time(value)),
+        );
     }
 
     /// `<name><member>..</member>...</name>`, with the model's member name.
@@ -232,41 +212,55 @@ impl Xml {
 
     #[must_use]
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.writer.into_inner().0
     }
 }
 
-/// The timestamp format of AWS Query answers.
+fn write_event(writer: &mut Writer<Buf>, event: Event<'_>) {
+    writer
+        .write_event(event)
+        .unwrap_or_else(|e| unreachable!("a Vec takes every write: {e}"));
+}
+
+/// `<name>text</name>`, the text already escaped.
+fn element(writer: &mut Writer<Buf>, name: &str, text: BytesText<'_>) {
+    write_event(writer, Event::Start(BytesStart::new(name)));
+    write_event(writer, Event::Text(text));
+    write_event(writer, Event::End(BytesEnd::new(name)));
+}
+
+/// Writes into `out` the text with what XML 1.0 cannot hold at all (control characters
+/// other than tab, LF and CR; U+FFFE, U+FFFF) replaced with U+FFFD, so that every answer
+/// stays a document SDKs can parse; answers whether anything was replaced (when not,
+/// `out` is left as it was). A CR stays: quick-xml writes it as `&#13;`, which parsers
+/// keep (a bare one would become `\n`).
+fn xml_chars(text: &str, out: &mut String) -> bool {
+    if !text.contains(forbidden_in_xml) {
+        return false;
+    }
+    out.clear();
+    out.extend(
+        text.chars()
+            .map(|c| if forbidden_in_xml(c) { '\u{FFFD}' } else { c }),
+    );
+    true
+}
+
+/// A character no XML 1.0 document may hold, even as a character reference.
+fn forbidden_in_xml(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}'
+    )
+}
+
+/// The timestamp format of AWS Query answers: `2026-11-21T04:39:39.096Z`.
+///
+/// chrono's RFC 3339 writer, which is faster than its `format_with_items` even into a
+/// reused buffer (about 50 ns against 85 ns, allocation included).
 #[must_use]
 pub fn format_time(value: DateTime<Utc>) -> String {
-    let mut buf = [0u8; 24];
-    iso_time(value, &mut buf).to_owned()
-}
-
-/// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `buf` (years 0-9999) and returns it.
-fn iso_time(value: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
-    use chrono::{Datelike, Timelike};
-    let fields = [
-        (u32::try_from(value.year()).unwrap_or(0).min(9999), 4),
-        (value.month(), 2),
-        (value.day(), 2),
-        (value.hour(), 2),
-        (value.minute(), 2),
-        (value.second().min(59), 2),
-        (value.timestamp_subsec_millis().min(999), 3),
-    ];
-    let separators = [b'-', b'-', b'T', b':', b':', b'.', b'Z'];
-    let mut at = 0;
-    for ((mut n, width), sep) in fields.into_iter().zip(separators) {
-        for i in (0..width).rev() {
-            buf[at + i] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-            n /= 10;
-        }
-        at += width;
-        buf[at] = sep;
-        at += 1;
-    }
-    std::str::from_utf8(&buf[..at]).unwrap_or("1970-01-01T00:00:00.000Z")
+    value.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Encodes a success: `<{action}Response xmlns=..><{action}Result>..</..><ResponseMetadata>`.
@@ -279,13 +273,13 @@ pub fn encode_response(
     namespace: &str,
 ) -> Vec<u8> {
     let mut x = Xml::new();
-    let response = [action, "Response"].concat();
-    x.open_with_namespace(&response, namespace);
+    let response = with_namespace(action, "Response", namespace);
+    x.write(Event::Start(response.borrow()));
     if let Some(result) = result {
         x.node(&[action, "Result"].concat(), |x| result.to_xml(x));
     }
     x.node("ResponseMetadata", |x| x.text("RequestId", request_id));
-    x.close(&response);
+    x.write(Event::End(response.to_end()));
     x.into_bytes()
 }
 
@@ -293,15 +287,53 @@ pub fn encode_response(
 #[must_use]
 pub fn encode_error(error: &ErrorParts, request_id: &str, namespace: &str) -> Vec<u8> {
     let mut x = Xml::new();
-    x.open_with_namespace("ErrorResponse", namespace);
+    let response = with_namespace("ErrorResponse", "", namespace);
+    x.write(Event::Start(response.borrow()));
     x.node("Error", |x| {
         x.text("Type", error.fault.as_str());
         x.text("Code", error.code);
         x.text("Message", &error.message);
     });
     x.text("RequestId", request_id);
-    x.close("ErrorResponse");
+    x.write(Event::End(response.to_end()));
     x.into_bytes()
+}
+
+/// `<{name}{suffix} xmlns="namespace">`, in one allocation.
+fn with_namespace<'a>(name: &str, suffix: &str, namespace: &str) -> BytesStart<'a> {
+    let mut content = String::with_capacity(name.len() + suffix.len() + namespace.len() + 16);
+    content.push_str(name);
+    content.push_str(suffix);
+    let mut start = BytesStart::new(content);
+    start.push_attribute(("xmlns", namespace));
+    start
+}
+
+/// The buffer answers are written into: quick-xml writes each `<`, name and `>` apart,
+/// and a single byte is pushed rather than copied (about a fifth less time per element).
+struct Buf(Vec<u8>);
+
+impl std::io::Write for Buf {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let [byte] = bytes {
+            self.0.push(*byte);
+        } else {
+            self.0.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -406,5 +438,112 @@ mod tests {
         for bad in [&b"a=%"[..], b"a=%4", b"a=%zz", b"a=%ff", b"%=1"] {
             assert!(parse_form(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    fn message(form: &[u8]) -> String {
+        match parse_form(form) {
+            Err(ProtocolError::Serialization(m)) => m,
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(form)),
+        }
+    }
+
+    #[test]
+    fn forms_are_as_strict_as_before_form_urlencoded() {
+        const ESCAPE: &str = "The request has a malformed percent-encoding.";
+        const UTF8: &str = "The request is not valid UTF-8 once decoded.";
+        // Borrowed where nothing needs decoding.
+        let p = parse_form(b"a=b&c=d+e").unwrap();
+        assert!(matches!(p[0].1, Cow::Borrowed("b")));
+        assert!(matches!(&p[1].1, Cow::Owned(v) if v == "d e"));
+        // U+FFFD sent on purpose is text like any other...
+        let p = parse_form(b"a=%EF%BF%BD&b=\xEF\xBF\xBD").unwrap();
+        assert_eq!(param(&p, "a"), Some("\u{FFFD}"));
+        assert_eq!(param(&p, "b"), Some("\u{FFFD}"));
+        // ...but not beside bytes that form_urlencoded would replace with it.
+        assert_eq!(message(b"a=%EF%BF%BD%ff"), UTF8);
+        assert_eq!(message(b"a=\xff"), UTF8);
+        assert_eq!(message(b"a=\xc3"), UTF8);
+        // Bytes count once decoded, whether sent raw or escaped.
+        assert_eq!(param(&parse_form(b"a=\xC3%A9").unwrap(), "a"), Some("é"));
+        // A bad escape is refused even where nothing else needs decoding.
+        assert_eq!(message(b"a%zz=1"), ESCAPE);
+        assert_eq!(message(b"a=%%41"), ESCAPE);
+        assert_eq!(message(b"a=1%"), ESCAPE);
+        // The first faulty component decides the message: each name before its value.
+        assert_eq!(message(b"a=%ff&b=%"), UTF8);
+        assert_eq!(message(b"%=&b=%ff"), ESCAPE);
+        assert_eq!(message(b"%ff=%"), UTF8);
+        assert_eq!(message(b"%=%ff"), ESCAPE);
+    }
+
+    /// What the writer gives back, read by quick-xml's reader: text as a parser sees it.
+    fn read_back(bytes: &[u8]) -> String {
+        let mut reader = quick_xml::Reader::from_reader(bytes);
+        let mut text = String::new();
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Text(t) => text.push_str(&t.xml10_content()),
+                Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
+                    Some(c) => text.push(c),
+                    None => text.push_str(
+                        quick_xml::escape::resolve_predefined_entity(&r.xml10_content()).unwrap(),
+                    ),
+                },
+                Event::Eof => return text,
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn every_character_xml_forbids_is_replaced() {
+        let all: String = (0u32..0x20)
+            .chain([0x7F, 0xFFFD, 0xFFFE, 0xFFFF, 0x1_0000])
+            .filter_map(char::from_u32)
+            .collect();
+        let mut x = Xml::new();
+        x.text("M", &format!("<{all}>"));
+        let bytes = x.into_bytes();
+        let expected: String = "<"
+            .chars()
+            .chain(all.chars().map(|c| match c {
+                '\t' | '\n' | '\r' | '\u{7F}' | '\u{FFFD}' | '\u{10000}' => c,
+                _ => '\u{FFFD}',
+            }))
+            .chain(">".chars())
+            .collect();
+        assert_eq!(read_back(&bytes), expected);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("<M>&lt;\u{FFFD}"), "{text}");
+        assert!(text.contains("\t\n\u{FFFD}\u{FFFD}&#13;\u{FFFD}"), "{text}");
+        assert!(
+            text.ends_with("\u{FFFD}\u{FFFD}\u{10000}&gt;</M>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn numbers_booleans_and_lists_are_written_as_before() {
+        let mut x = Xml::new();
+        x.int("A", i64::MIN);
+        x.int("B", 0);
+        x.bool("C", false);
+        x.opt_text("D", None);
+        x.opt_text("E", Some("é"));
+        x.list::<&str>("F", "member", &[], |x, v| x.text("V", v));
+        x.time("G", Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        assert_eq!(
+            String::from_utf8(x.into_bytes()).unwrap(),
+            "<A>-9223372036854775808</A><B>0</B><C>false</C><E>é</E><F></F><G>2026-01-02T03:04:05.000Z</G>"
+        );
+    }
+
+    #[test]
+    fn times_keep_whole_milliseconds() {
+        let t = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap()
+            + chrono::Duration::nanoseconds(999_999_999);
+        assert_eq!(format_time(t), "1999-12-31T23:59:59.999Z");
+        let t = Utc.with_ymd_and_hms(10, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(format_time(t), "0010-01-01T00:00:00.000Z");
     }
 }

@@ -26,12 +26,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 mod keys;
+mod parse;
 pub use keys::{Key, Keys};
+use parse::{ALGORITHM, AuthorizationFields, authorization_fields, decode_query, encode};
+pub use parse::{Credential, credential_from_authorization, parse_credential, percent_decode};
 
 use crate::protocol::Protocol;
 use crate::protocol::error::{ErrorParts, Fault};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const MAX_SKEW_MINUTES: i64 = 15;
 /// The longest a presigned URL may be valid, as on AWS: seven days.
 const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
@@ -240,19 +242,12 @@ fn from_header<'a>(header: &'a str, headers: &HeaderMap) -> Result<Claim<'a>, Au
             "Unsupported AWS 'algorithm': '{algorithm}' (only AWS4-HMAC-SHA256 for now). "
         )));
     }
-    let rest = &header[ALGORITHM.len()..];
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            // The first of each, as the request context reads it.
-            credential = credential.or(Some(v));
-        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = signed.or(Some(v));
-        } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = signature.or(Some(v));
-        }
-    }
+    // The first of each field, as the request context reads it.
+    let AuthorizationFields {
+        credential,
+        signed_headers: signed,
+        signature,
+    } = authorization_fields(&header[ALGORITHM.len()..]);
     let date = headers
         .get("x-amz-date")
         .or_else(|| headers.get(axum::http::header::DATE))
@@ -353,37 +348,24 @@ fn claim<'a>(
     }
 }
 
-/// The five parts of a credential: `AKID/YYYYMMDD/region/service/aws4_request`.
-struct Scope<'a> {
-    access_key_id: &'a str,
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    terminator: &'a str,
-}
-
 impl<'a> Claim<'a> {
-    fn scope(&self) -> Result<Scope<'a>, AuthError> {
-        let parts: Vec<&'a str> = self.credential.split('/').collect();
-        let [access_key_id, date, region, service, terminator] = parts[..] else {
-            return Err(AuthError::Incomplete(format!(
+    fn scope(&self) -> Result<Credential<'a>, AuthError> {
+        Credential::split(self.credential).ok_or_else(|| {
+            AuthError::Incomplete(format!(
                 "Credential must have exactly 5 slash-delimited elements, e.g. \
                  keyid/date/region/service/term, got '{}'",
                 self.credential
-            )));
-        };
-        Ok(Scope {
-            access_key_id,
-            date,
-            region,
-            service,
-            terminator,
+            ))
         })
     }
 }
 
 /// Every fault of the scope, one sentence each, as AWS lists them.
-fn check_scope(claim: &Claim<'_>, scope: &Scope<'_>, services: &[&str]) -> Result<(), AuthError> {
+fn check_scope(
+    claim: &Claim<'_>,
+    scope: &Credential<'_>,
+    services: &[&str],
+) -> Result<(), AuthError> {
     let mut faults = String::new();
     if !is_region(scope.region) {
         faults.push_str("Credential should be scoped to a valid region. ");
@@ -515,7 +497,7 @@ fn canonical_request(
     out.push('\n');
     out.push_str(&canonical_uri(request.path));
     out.push('\n');
-    let mut pairs: Vec<(String, String)> = query
+    let mut pairs: Vec<_> = query
         .iter()
         .filter(|(k, _)| !(presigned && k == "X-Amz-Signature"))
         .map(|(k, v)| (encode(k), encode(v)))
@@ -553,55 +535,8 @@ fn canonical_uri(path: &str) -> String {
     path.split('/').map(encode).collect::<Vec<_>>().join("/")
 }
 
-/// SigV4's encoding: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`, in uppercase hex.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 fn collapse_spaces(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The query string's pairs, percent-decoded (a `+` stays a `+`).
-fn decode_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-/// Percent-decodes a query component (a `+` stays a `+`).
-#[must_use]
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = bytes
-                .get(i + 1..i + 3)
-                .and_then(crate::protocol::query::hex_byte)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
