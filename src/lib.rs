@@ -14,7 +14,6 @@ pub mod protocol;
 pub mod secret;
 pub mod server;
 pub mod services;
-pub mod sigv4;
 pub mod state;
 
 pub use config::Config;

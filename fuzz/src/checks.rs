@@ -28,11 +28,13 @@ use memshift::api::{memorydb, redshift};
 use memshift::config::{DEFAULT_MAX_BODY_BYTES, NetLimits, ServiceSettings};
 use memshift::protocol::context::new_request_id;
 use memshift::protocol::error::{ErrorParts, ProtocolError};
+use memshift::protocol::sigv4::{
+    self, Keys, Signed, credential_from_authorization, parse_credential,
+};
 use memshift::protocol::{Protocol, json, query, query_de};
 use memshift::server::{Shared, respond};
 use memshift::services::memorydb::access_string::canonicalize;
 use memshift::services::redshift::model as rs;
-use memshift::sigv4::{self, Keys, Signed, credential_from_authorization, parse_credential};
 use memshift::state::persist::Commit;
 use memshift::state::{DEFAULT_ACCOUNT, DEFAULT_REGION, Scope};
 use serde_json::Value;

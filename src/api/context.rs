@@ -9,7 +9,7 @@
 use axum::http::HeaderMap;
 
 use crate::protocol::context::{RequestId, new_request_id};
-use crate::sigv4::{credential_from_authorization, parse_credential};
+use crate::protocol::sigv4::{credential_from_authorization, parse_credential};
 use crate::state::{Scope, account_for_key};
 
 /// What the services learn about a request besides its input.

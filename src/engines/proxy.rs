@@ -24,7 +24,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::sigv4::{self, Keys, Signed};
+use crate::protocol::sigv4::{self, Keys, Signed};
 
 /// The longest a token may be valid, as on MemoryDB: 15 minutes.
 const MAX_TOKEN_SECONDS: i64 = 900;

@@ -16,8 +16,8 @@ use super::{Shared, guarded, read_body, reply};
 use crate::api::context::context_from;
 use crate::api::{self, Service};
 use crate::protocol::error::{Failure, ProtocolError};
+use crate::protocol::sigv4::{self, AuthError, Keys, Signed};
 use crate::protocol::{Protocol, detect, protocol_hint, query};
-use crate::sigv4::{self, AuthError, Keys, Signed};
 
 /// Answers an AWS call (`POST /` or `GET /`), and any other path or method with the
 /// protocol's no-route error.

@@ -29,7 +29,7 @@ use crate::config::NetLimits;
 use crate::protocol::Protocol;
 use crate::protocol::context::new_request_id;
 use crate::protocol::error::ProtocolError;
-use crate::sigv4::Keys;
+use crate::protocol::sigv4::Keys;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

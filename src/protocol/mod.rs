@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod query;
 pub mod query_de;
+pub mod sigv4;
 
 use axum::http::{HeaderMap, Method, header};
 

@@ -15,7 +15,7 @@ use crate::api::{self, Api};
 use crate::config::Config;
 use crate::engines::proxy::TokenAuth;
 pub use crate::http::{Shared, respond, router};
-use crate::sigv4::Keys;
+use crate::protocol::sigv4::Keys;
 pub use lifecycle::run;
 
 /// The server binaries the settings name must be there.
