@@ -5,7 +5,6 @@ pub mod pgwire;
 pub mod postgres;
 pub mod proxy;
 pub mod redis;
-pub mod resp;
 
 use std::collections::HashMap;
 use std::future::Future;
