@@ -7,6 +7,12 @@
 //! wire-protocol front (see [`super::pgfront`]) on its own loopback port: it checks
 //! passwords against memshift's records and then hands the connection to the server.
 //!
+//! memshift's own sessions (start-up checks, the bootstrap, the front's login roles) go
+//! through `tokio-postgres` over that socket, each connect and each statement bounded by
+//! [`ADMIN_TIMEOUT`], so that a hung server cannot hang memshift. memshift's superuser
+//! needs no password (the socket is trusted), and login roles' passwords are sent as
+//! SCRAM-SHA-256 verifiers, never as plain text.
+//!
 //! PostgreSQL does not run as root; when memshift does, the servers run as the
 //! `postgres` system user (which Debian's package creates).
 
@@ -19,15 +25,21 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 use super::pgfront::{self, Front};
-use super::pgwire::{Admin, ident, literal};
+use super::pgwire::{ident, literal};
 use crate::protocol::context::Scope;
 use crate::state::AppState;
 
 /// memshift's own superuser in every server.
 pub const ADMIN_USER: &str = "memshift";
 const START_TIMEOUT: Duration = Duration::from_mins(1);
+/// The longest memshift waits for a server to accept its session or to answer one
+/// statement.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The servers listen on no TCP port; this one only names their socket (`.s.PGSQL.5432`).
+const SOCKET_PORT: u16 = 5432;
 
 /// A cluster as its server must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,7 +235,6 @@ impl Postgres {
         rand::fill(&mut tag);
         let socket_dir = std::env::temp_dir().join(format!("mspg-{}", hex::encode(tag)));
         self.make_dir(&socket_dir)?;
-        let internal_port = 5432;
         let log = std::fs::File::create(dir.join("postgres.log"))
             .map_err(|e| format!("cannot create the server log: {e}"))?;
         if let Some((uid, gid)) = self.run_as {
@@ -237,7 +248,7 @@ impl Postgres {
             .args(["-c", "listen_addresses="])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", socket_dir.display()))
-            .args(["-c", &format!("port={internal_port}")])
+            .args(["-c", &format!("port={SOCKET_PORT}")])
             .args(["-c", &format!("fsync={fsync}")])
             .args(["-c", "synchronous_commit=off", "-c", "max_connections=100"])
             // The front sets login passwords with ALTER ROLE: no statement text in the
@@ -254,7 +265,7 @@ impl Postgres {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot run postgres: {e}"))?;
-        let socket = socket_dir.join(format!(".s.PGSQL.{internal_port}"));
+        let socket = socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
         let mut node = Node {
             child,
             port: 0,
@@ -262,14 +273,14 @@ impl Postgres {
             socket_dir,
             front: None,
         };
-        let mut admin = match wait_ready(&mut node, &socket).await {
+        let admin = match wait_ready(&mut node, &socket).await {
             Ok(a) => a,
             Err(e) => {
                 stop(node, false).await;
                 return Err(e);
             }
         };
-        if let Err(e) = bootstrap(&mut admin, &socket, cluster).await {
+        if let Err(e) = bootstrap(&admin, &socket, cluster).await {
             stop(node, false).await;
             return Err(e);
         }
@@ -319,11 +330,11 @@ impl Postgres {
     }
 }
 
-async fn wait_ready(node: &mut Node, socket: &Path) -> Result<Admin, String> {
+async fn wait_ready(node: &mut Node, socket: &Path) -> Result<tokio_postgres::Client, String> {
     let started = Instant::now();
     loop {
         if socket.exists()
-            && let Ok(admin) = Admin::connect(socket, ADMIN_USER, "postgres").await
+            && let Ok(admin) = admin_session(socket, "postgres").await
         {
             return Ok(admin);
         }
@@ -343,45 +354,120 @@ async fn wait_ready(node: &mut Node, socket: &Path) -> Result<Admin, String> {
 
 /// The master user (a superuser, as on Redshift) and the cluster's database.
 async fn bootstrap(
-    admin: &mut Admin,
+    admin: &tokio_postgres::Client,
     socket: &Path,
     cluster: &DesiredCluster,
 ) -> Result<(), String> {
     let master = &cluster.master_username;
-    let exists = admin
-        .query(&format!(
-            "SELECT 1 FROM pg_roles WHERE rolname = {}",
-            literal(master)
-        ))
-        .await?;
+    let exists = first_column(
+        admin,
+        &format!("SELECT 1 FROM pg_roles WHERE rolname = {}", literal(master)),
+    )
+    .await?;
     if exists.is_empty() {
-        admin
-            .query(&format!(
+        execute(
+            admin,
+            &format!(
                 "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
                 ident(master)
-            ))
-            .await?;
+            ),
+        )
+        .await?;
     }
-    let exists = admin
-        .query(&format!(
+    let exists = first_column(
+        admin,
+        &format!(
             "SELECT 1 FROM pg_database WHERE datname = {}",
             literal(&cluster.db_name)
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     if exists.is_empty() {
-        admin
-            .query(&format!(
+        execute(
+            admin,
+            &format!(
                 "CREATE DATABASE {} OWNER {}",
                 ident(&cluster.db_name),
                 ident(master)
-            ))
-            .await?;
+            ),
+        )
+        .await?;
         // As on Redshift, every user may create tables in `public` (PostgreSQL 15 and
         // later no longer allow it by default).
-        let mut db = Admin::connect(socket, ADMIN_USER, &cluster.db_name).await?;
-        db.query("GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
+        let db = admin_session(socket, &cluster.db_name).await?;
+        execute(&db, "GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
     }
     Ok(())
+}
+
+/// A session as memshift's superuser, `memshift`, over a server's Unix socket (the
+/// socket file's path: its directory and [`SOCKET_PORT`] name it for the client).
+///
+/// # Errors
+/// The server could not be reached in time or refused the session: its message.
+pub async fn admin_session(
+    socket: &Path,
+    database: &str,
+) -> Result<tokio_postgres::Client, String> {
+    let dir = socket
+        .parent()
+        .ok_or_else(|| format!("{} is not a socket path", socket.display()))?;
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host_path(dir)
+        .port(SOCKET_PORT)
+        .user(ADMIN_USER)
+        .dbname(database)
+        .connect_timeout(ADMIN_TIMEOUT);
+    let (client, connection) = tokio::time::timeout(ADMIN_TIMEOUT, config.connect(NoTls))
+        .await
+        .map_err(|_| "the server did not answer".to_owned())?
+        .map_err(|e| server_message(&e))?;
+    // The connection ends when `client` is dropped, or when the server goes away.
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %server_message(&e), "admin session ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Runs one statement that answers no rows.
+///
+/// # Errors
+/// The server's error message, or a timeout.
+pub async fn execute(client: &tokio_postgres::Client, sql: &str) -> Result<(), String> {
+    tokio::time::timeout(ADMIN_TIMEOUT, client.batch_execute(sql))
+        .await
+        .map_err(|_| "the query timed out".to_owned())?
+        .map_err(|e| server_message(&e))
+}
+
+/// Runs one query; answers the first column of its rows, as text (NULLs left out).
+///
+/// # Errors
+/// The server's error message, or a timeout.
+pub async fn first_column(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Vec<String>, String> {
+    let messages = tokio::time::timeout(ADMIN_TIMEOUT, client.simple_query(sql))
+        .await
+        .map_err(|_| "the query timed out".to_owned())?
+        .map_err(|e| server_message(&e))?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The server's own message for its errors (as it wrote it), else the client's.
+fn server_message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |db| db.message().to_owned())
 }
 
 async fn stop(mut node: Node, remove: bool) {
