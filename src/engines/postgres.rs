@@ -91,12 +91,15 @@ impl Postgres {
             Some(p) => Some(p.to_path_buf()),
             None => find_bin_dir(),
         };
-        let (root, temporary) = match data_dir {
-            Some(d) => (d.join("postgres"), false),
-            None => (
-                std::env::temp_dir().join(format!("memshift-pg-{}", std::process::id())),
-                true,
-            ),
+        // A temporary root is one per instance: servers of one process (as in tests) must
+        // not remove each other's clusters when they stop.
+        let (root, temporary) = if let Some(d) = data_dir {
+            (d.join("postgres"), false)
+        } else {
+            let mut tag = [0u8; 4];
+            rand::fill(&mut tag);
+            let name = format!("memshift-pg-{}-{}", std::process::id(), hex::encode(tag));
+            (std::env::temp_dir().join(name), true)
         };
         Postgres {
             bin_dir,
@@ -468,6 +471,40 @@ pub async fn first_column(
 fn server_message(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map_or_else(|| e.to_string(), |db| db.message().to_owned())
+}
+
+/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
+/// panicking test): an immediate shutdown (SIGQUIT, which ends the server's own
+/// processes too), and its socket directory goes.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(front) = self.front.take() {
+            front.abort();
+        }
+        if let (Ok(None), Some(pid)) = (self.child.try_wait(), self.child.id()) {
+            let quit = std::process::Command::new("kill")
+                .args(["-QUIT", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while quit && Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = self.child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.socket_dir);
+    }
+}
+
+/// Temporary data goes with the supervisor, however it ends.
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Servers first: their data is under the root.
+        self.nodes.get_mut().clear();
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
 }
 
 async fn stop(mut node: Node, remove: bool) {

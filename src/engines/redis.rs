@@ -301,6 +301,18 @@ async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
     }
 }
 
+/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
+/// panicking test) is killed, and its directory goes.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            proxy.abort();
+        }
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn stop(mut node: Node) {
     if let Some(proxy) = node.proxy.take() {
         proxy.abort();
