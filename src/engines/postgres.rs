@@ -490,7 +490,13 @@ impl Drop for Node {
             while quit && Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            let _ = self.child.start_kill();
+            if matches!(self.child.try_wait(), Ok(None)) {
+                let _ = self.child.start_kill();
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
         }
         let _ = std::fs::remove_dir_all(&self.socket_dir);
     }

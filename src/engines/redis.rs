@@ -309,6 +309,11 @@ impl Drop for Node {
             proxy.abort();
         }
         let _ = self.child.start_kill();
+        // Reaped here, so that not even a zombie outlives memshift.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
