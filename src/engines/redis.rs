@@ -27,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
 use redis::aio::MultiplexedConnection;
+use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
 use super::proxy::{self, Front, TokenAuth};
@@ -386,6 +387,7 @@ async fn admin_connection(node: &Node) -> Result<MultiplexedConnection, String> 
     let info = ConnectionAddr::Tcp("127.0.0.1".to_owned(), node.front.backend_port)
         .into_connection_info()
         .map_err(|e| e.to_string())?
+        .set_tcp_settings(TcpSettings::default().set_nodelay(true))
         .set_redis_settings(
             RedisConnectionInfo::default()
                 .set_username(ADMIN_USER)
