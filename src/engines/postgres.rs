@@ -404,7 +404,7 @@ async fn bootstrap(
 }
 
 /// A session as memshift's superuser, `memshift`, over a server's Unix socket (the
-/// socket file's path: its directory and [`SOCKET_PORT`] name it for the client).
+/// socket file's path: its directory and the port in its name are what the client needs).
 ///
 /// # Errors
 /// The server could not be reached in time or refused the session: its message.
