@@ -2,8 +2,11 @@
 //! checks everything around them: the settings they use exist, the health check command
 //! they run works with the environment they give it, and the image is conventional.
 
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_memshift");
 
@@ -76,7 +79,8 @@ fn the_image_environment_starts_and_passes_its_health_check() {
         .unwrap()
         .port()
         .to_string();
-    let data = std::env::temp_dir().join(format!("memshift-docker-{}", std::process::id()));
+    let dir = common::temp_dir("docker");
+    let data = dir.path().join("data");
     let env = [
         ("MEMSHIFT_HOST", "0.0.0.0"),
         ("MEMSHIFT_PORT", port.as_str()),
@@ -84,12 +88,7 @@ fn the_image_environment_starts_and_passes_its_health_check() {
         ("MEMSHIFT_LOG_FORMAT", "json"),
         ("MEMSHIFT_LOG_LEVEL", "info"),
     ];
-    let mut server = Command::new(BIN)
-        .envs(env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = Server::start(&env, &data);
     let deadline = Instant::now() + Duration::from_secs(10);
     let healthy = loop {
         let status = Command::new(BIN)
@@ -106,8 +105,7 @@ fn the_image_environment_starts_and_passes_its_health_check() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     assert!(healthy, "memshift healthcheck never passed");
     let status = Command::new(BIN)
         .arg("healthcheck")
@@ -116,7 +114,40 @@ fn the_image_environment_starts_and_passes_its_health_check() {
         .status()
         .unwrap();
     assert!(!status.success(), "healthy with no server");
-    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// memshift run as the image runs it; killed when dropped, with the engine servers it
+/// started.
+struct Server {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)], data_dir: &Path) -> Server {
+        let child = Command::new(BIN)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Server {
+            child,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        common::leftovers::clean_up_after(self.child.id(), Some(&self.data_dir));
+    }
 }
 
 /// The benchmark's baseline must be built from the axum and tokio memshift uses.

@@ -338,9 +338,9 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     if !redis_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("memshift-redis-restart-{}", uuid::Uuid::new_v4()));
+    let dir = common::temp_dir("redis-restart");
     let config = Config {
-        data_dir: Some(dir.clone()),
+        data_dir: Some(dir.path().join("data")),
         ..Config::ephemeral().with_engines()
     };
     let server = memshift::start(&config).await.unwrap();
@@ -370,7 +370,6 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     );
     assert!(run(port, None, &["PING"]).is_err());
     server.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 mod iam {
@@ -461,9 +460,8 @@ mod iam {
         if !redis_available() {
             return;
         }
-        let dir = std::env::temp_dir().join(format!("memshift-iam-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let keys = dir.join("keys.json");
+        let dir = super::common::temp_dir("iam");
+        let keys = dir.path().join("keys.json");
         std::fs::write(
             &keys,
             format!(r#"[{{"access_key_id":"{KEY}","secret_access_key":"{SECRET}"}}]"#),
@@ -546,6 +544,5 @@ mod iam {
 
         hello_is_checked_too(port, &good, &forged);
         server.shutdown().await.unwrap();
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

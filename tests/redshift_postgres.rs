@@ -256,9 +256,9 @@ async fn servers_stop_with_their_cluster_and_come_back_after_a_restart() {
     if !postgres_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("memshift-pg-restart-{}", uuid::Uuid::new_v4()));
+    let dir = common::temp_dir("pg-restart");
     let config = Config {
-        data_dir: Some(dir.clone()),
+        data_dir: Some(dir.path().join("data")),
         ..Config::ephemeral().with_engines()
     };
     let server = memshift::start(&config).await.unwrap();
@@ -304,5 +304,4 @@ async fn servers_stop_with_their_cluster_and_come_back_after_a_restart() {
         "42"
     );
     server.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }

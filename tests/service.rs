@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{leftovers, temp_dir};
+
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_memshift");
 
 fn free_port() -> u16 {
@@ -22,17 +26,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("memshift-{tag}-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A server child process; killed when dropped.
+/// A server child process; killed when dropped, with the engine servers it started.
 struct Proc {
     child: Child,
     port: u16,
     log: PathBuf,
+    data_dir: Option<PathBuf>,
 }
 
 impl Proc {
@@ -60,7 +59,17 @@ impl Proc {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let p = Proc { child, port, log };
+        let data_dir = args
+            .iter()
+            .position(|a| *a == "--data-dir")
+            .and_then(|at| args.get(at + 1))
+            .map(PathBuf::from);
+        let p = Proc {
+            child,
+            port,
+            log,
+            data_dir,
+        };
         p.wait_healthy();
         p
     }
@@ -110,6 +119,7 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        leftovers::clean_up_after(self.child.id(), self.data_dir.as_deref());
         let _ = std::fs::remove_file(&self.log);
     }
 }
@@ -183,7 +193,8 @@ type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
 
 #[test]
 fn invalid_settings_stop_start_up_naming_the_setting() {
-    let data_file = temp_dir("file").join("not-a-dir");
+    let dir = temp_dir("file");
+    let data_file = dir.path().join("not-a-dir");
     std::fs::write(&data_file, "x").unwrap();
     let data_file = data_file.to_string_lossy().into_owned();
     let cases: Vec<Case> = vec![
@@ -352,8 +363,8 @@ const GOOD_INIT: &str = r#"[
 #[tokio::test]
 async fn seeding_reset_and_durable_reset() {
     let dir = temp_dir("seed");
-    let init = write_init(&dir, GOOD_INIT);
-    let data = dir.join("data");
+    let init = write_init(dir.path(), GOOD_INIT);
+    let data = dir.path().join("data");
     let data = data.to_string_lossy().into_owned();
     let mut p = Proc::start(&["--init", &init, "--data-dir", &data]);
     let url = p.url();
@@ -436,7 +447,7 @@ async fn seeding_reset_and_durable_reset() {
 fn a_failing_init_entry_stops_start_up_and_is_named() {
     let dir = temp_dir("badseed");
     let init = write_init(
-        &dir,
+        dir.path(),
         r#"[
           {"service": "memorydb", "action": "CreateACL", "input": {"ACLName": "fine"}},
           {"service": "memorydb", "action": "CreateUser",
@@ -473,7 +484,7 @@ fn a_failing_init_entry_stops_start_up_and_is_named() {
             "acount",
         ),
     ] {
-        let init = write_init(&dir, body);
+        let init = write_init(dir.path(), body);
         let (code, stderr) = run(&["--init", &init, "--port", &port], &[]);
         assert_eq!(code, 2, "{body}: {stderr}");
         assert!(stderr.contains(names), "{body}: {stderr}");
@@ -519,7 +530,7 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill() {
     let dir = temp_dir("crash");
-    let data = dir.join("data").to_string_lossy().into_owned();
+    let data = dir.path().join("data").to_string_lossy().into_owned();
     let mut acked_users: Vec<String> = Vec::new();
     let mut acked_acls: Vec<(String, String)> = Vec::new();
     let mut acked_tags: Vec<String> = Vec::new();
@@ -679,7 +690,7 @@ async fn acknowledged_writes_survive_sigkill() {
 async fn a_torn_or_corrupt_log_tail_is_cut_and_reported() {
     for damage in ["truncate", "corrupt"] {
         let dir = temp_dir(damage);
-        let data = dir.join("data");
+        let data = dir.path().join("data");
         let data_arg = data.to_string_lossy().into_owned();
         let mut p = Proc::start(&["--data-dir", &data_arg]);
         for i in 0..5 {
@@ -732,7 +743,7 @@ async fn a_torn_or_corrupt_log_tail_is_cut_and_reported() {
 #[tokio::test]
 async fn passwords_never_reach_logs_answers_or_the_data_directory() {
     let dir = temp_dir("secrets");
-    let data = dir.join("data").to_string_lossy().into_owned();
+    let data = dir.path().join("data").to_string_lossy().into_owned();
     let p = Proc::start_env(&["--data-dir", &data], &[("MEMSHIFT_LOG_LEVEL", "trace")]);
     let url = p.url();
     let secrets = [
@@ -826,7 +837,7 @@ async fn without_a_redis_server_clusters_are_control_plane_only() {
     let empty = temp_dir("no-redis");
     let p = Proc::start_raw(
         &["--postgres-bin-dir", "off"],
-        &[("PATH", empty.to_str().unwrap())],
+        &[("PATH", empty.path().to_str().unwrap())],
     );
     let health: serde_json::Value = reqwest::get(format!("{}/_memshift/health", p.url()))
         .await

@@ -17,6 +17,7 @@ pub mod engines;
 pub mod init;
 pub mod memorydb;
 pub mod redshift;
+pub mod tokens;
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -7,12 +7,12 @@
 //! ([`pgfront::Logins`], [`proxy::TokenAuth`]); the API layer implements those from the
 //! services' records.
 
+pub mod pgadmin;
 pub mod pgfront;
 pub mod pgwire;
 pub mod postgres;
 pub mod proxy;
 pub mod redis;
-pub mod resp;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -29,12 +29,11 @@ use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UnixStream};
 
+use super::pgadmin::{admin_session, execute, first_column};
 use super::pgwire::{
-    Admin, CANCEL_REQUEST, GSSENC_REQUEST, MAX_UNAUTHENTICATED, PROTOCOL_3, SSL_REQUEST,
-    error_response, ident, literal, message, read_message, read_startup, send, startup,
-    startup_params,
+    CANCEL_REQUEST, GSSENC_REQUEST, MAX_UNAUTHENTICATED, PROTOCOL_3, SSL_REQUEST, error_response,
+    ident, literal, message, read_message, read_startup, send, startup, startup_params,
 };
-use super::postgres::ADMIN_USER;
 use crate::state::Scope;
 
 /// Startup parameters passed on to PostgreSQL; every other one is dropped.
@@ -212,9 +211,7 @@ async fn login_role(
     valid_until: DateTime<Utc>,
 ) -> Result<(), Refusal> {
     let internal = |e: String| ("XX000", format!("the login could not be prepared: {e}"));
-    let mut admin = Admin::connect(socket, ADMIN_USER, "postgres")
-        .await
-        .map_err(internal)?;
+    let admin = admin_session(socket, "postgres").await.map_err(internal)?;
     let login = &credential.db_user;
     let base = login
         .split_once(':')
@@ -226,73 +223,80 @@ async fn login_role(
         .map(|n| literal(n))
         .collect::<Vec<_>>()
         .join(", ");
-    let existing: BTreeSet<String> = admin
-        .query(&format!(
-            "SELECT rolname FROM pg_roles WHERE rolname IN ({list})"
-        ))
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|row| row.into_iter().next().flatten())
-        .collect();
+    let existing: BTreeSet<String> = first_column(
+        &admin,
+        &format!("SELECT rolname FROM pg_roles WHERE rolname IN ({list})"),
+    )
+    .await
+    .map_err(internal)?
+    .into_iter()
+    .collect();
     if !existing.contains(base) {
         if !credential.auto_create {
             return Err(("28000", format!("user \"{base}\" does not exist")));
         }
-        admin
-            .query(&format!("CREATE ROLE {}", ident(base)))
+        execute(&admin, &format!("CREATE ROLE {}", ident(base)))
             .await
             .map_err(internal)?;
     }
     if let Some(group) = credential.db_groups.iter().find(|g| !existing.contains(*g)) {
         return Err(("28000", format!("group \"{group}\" does not exist")));
     }
-    let exists = !admin
-        .query(&format!(
-            "SELECT 1 FROM pg_roles WHERE rolname = {}",
-            literal(login)
-        ))
-        .await
-        .map_err(internal)?
-        .is_empty();
+    let exists = !first_column(
+        &admin,
+        &format!("SELECT 1 FROM pg_roles WHERE rolname = {}", literal(login)),
+    )
+    .await
+    .map_err(internal)?
+    .is_empty();
     if !exists {
-        admin
-            .query(&format!("CREATE ROLE {} LOGIN", ident(login)))
+        execute(&admin, &format!("CREATE ROLE {} LOGIN", ident(login)))
             .await
             .map_err(internal)?;
     }
-    admin
-        .query(&format!(
+    // The password goes as a SCRAM-SHA-256 verifier, as PostgreSQL stores it: the
+    // plain text is in no statement, so no log of the server or of the client library
+    // (which logs statements at debug level) can show it.
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    execute(
+        &admin,
+        &format!(
             "ALTER ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
             ident(login),
-            literal(password),
+            literal(&verifier),
             literal(&valid_until.to_rfc3339())
-        ))
-        .await
-        .map_err(internal)?;
+        ),
+    )
+    .await
+    .map_err(internal)?;
     // Memberships: exactly the database user and this credential's groups.
-    let current: BTreeSet<String> = admin
-        .query(&format!(
+    let current: BTreeSet<String> = first_column(
+        &admin,
+        &format!(
             "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
              JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = {}",
             literal(login)
-        ))
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter_map(|row| row.into_iter().next().flatten())
-        .collect();
+        ),
+    )
+    .await
+    .map_err(internal)?
+    .into_iter()
+    .collect();
     for old in current.iter().filter(|r| !wanted.contains(&r.as_str())) {
-        admin
-            .query(&format!("REVOKE {} FROM {}", ident(old), ident(login)))
-            .await
-            .map_err(internal)?;
+        execute(
+            &admin,
+            &format!("REVOKE {} FROM {}", ident(old), ident(login)),
+        )
+        .await
+        .map_err(internal)?;
     }
     for role in wanted.iter().filter(|r| !current.contains(**r)) {
-        admin
-            .query(&format!("GRANT {} TO {}", ident(role), ident(login)))
-            .await
-            .map_err(internal)?;
+        execute(
+            &admin,
+            &format!("GRANT {} TO {}", ident(role), ident(login)),
+        )
+        .await
+        .map_err(internal)?;
     }
     Ok(())
 }

@@ -1,12 +1,17 @@
-//! PostgreSQL wire protocol pieces: reading and writing messages, the startup packet,
-//! and a minimal simple-query client for administering a server memshift started (over
-//! its Unix socket, where memshift's own superuser is trusted).
-
-use std::path::Path;
-use std::time::Duration;
+//! The PostgreSQL wire protocol as the cluster fronts speak it: the startup packet
+//! (length-prefixed, no type byte), typed messages (a type byte, then an `i32` length that
+//! counts itself), the few messages the front writes itself, and SQL quoting.
+//!
+//! ```text
+//! startup:  00 00 00 21 | 00 03 00 00 | "user\0alice\0database\0dev\0\0"
+//! message:  'R' | 00 00 00 08 | 00 00 00 03        (AuthenticationCleartextPassword)
+//! ```
+//!
+//! memshift's own sessions with its servers go through `tokio-postgres` (see
+//! [`super::pgadmin`]); this module is only the front's framing, which relays bytes
+//! between a client and a server and so needs to read and write single messages.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::UnixStream;
 
 /// The protocol version of a normal startup packet (3.0).
 pub const PROTOCOL_3: i32 = 196_608;
@@ -117,114 +122,6 @@ pub fn error_response(severity: &str, code: &str, text: &str) -> Vec<u8> {
     }
     body.push(0);
     message(b'E', &body)
-}
-
-/// The `M` (message) field of an `ErrorResponse` body.
-#[must_use]
-pub fn error_text(body: &[u8]) -> String {
-    body.split(|b| *b == 0)
-        .find_map(|f| f.strip_prefix(b"M"))
-        .map(|m| String::from_utf8_lossy(m).into_owned())
-        .unwrap_or_default()
-}
-
-/// A simple-query session as memshift's superuser, over the server's Unix socket.
-pub struct Admin {
-    stream: UnixStream,
-}
-
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl Admin {
-    /// # Errors
-    /// The server could not be reached or refused the session.
-    pub async fn connect(socket: &Path, user: &str, database: &str) -> Result<Admin, String> {
-        let connect = async {
-            let mut stream = UnixStream::connect(socket)
-                .await
-                .map_err(|e| e.to_string())?;
-            let params = [
-                ("user".to_owned(), user.to_owned()),
-                ("database".to_owned(), database.to_owned()),
-            ];
-            stream
-                .write_all(&startup(&params))
-                .await
-                .map_err(|e| e.to_string())?;
-            loop {
-                let (kind, body) = read_message(&mut stream, 1 << 20)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match kind {
-                    b'E' => return Err(error_text(&body)),
-                    b'Z' => return Ok(Admin { stream }),
-                    _ => {}
-                }
-            }
-        };
-        tokio::time::timeout(ADMIN_TIMEOUT, connect)
-            .await
-            .map_err(|_| "the server did not answer".to_owned())?
-    }
-
-    /// Runs SQL; answers the rows of its last result, each column as text (`None` for NULL).
-    ///
-    /// # Errors
-    /// The server's error message.
-    pub async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-        let run = async {
-            let mut body = sql.as_bytes().to_vec();
-            body.push(0);
-            self.stream
-                .write_all(&message(b'Q', &body))
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut rows = Vec::new();
-            let mut error = None;
-            loop {
-                let (kind, body) = read_message(&mut self.stream, 1 << 24)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match kind {
-                    b'T' => rows.clear(),
-                    b'D' => rows.push(data_row(&body)),
-                    b'E' => error = Some(error_text(&body)),
-                    b'Z' => break,
-                    _ => {}
-                }
-            }
-            error.map_or(Ok(rows), Err)
-        };
-        tokio::time::timeout(ADMIN_TIMEOUT, run)
-            .await
-            .map_err(|_| "the query timed out".to_owned())?
-    }
-}
-
-fn data_row(body: &[u8]) -> Vec<Option<String>> {
-    let count = body
-        .get(..2)
-        .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
-    let mut at = 2;
-    let mut row = Vec::with_capacity(count);
-    for _ in 0..count {
-        let Some(len) = body.get(at..at + 4) else {
-            break;
-        };
-        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
-        at += 4;
-        match usize::try_from(len) {
-            Ok(n) => {
-                row.push(
-                    body.get(at..at + n)
-                        .map(|v| String::from_utf8_lossy(v).into_owned()),
-                );
-                at += n;
-            }
-            Err(_) => row.push(None),
-        }
-    }
-    row
 }
 
 /// `"name"`, quoted as an SQL identifier.

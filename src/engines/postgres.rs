@@ -7,6 +7,9 @@
 //! wire-protocol front (see [`super::pgfront`]) on its own loopback port: it checks
 //! passwords against memshift's records and then hands the connection to the server.
 //!
+//! memshift's own sessions (start-up checks, the bootstrap, the front's login roles) go
+//! through [`super::pgadmin`] over that socket.
+//!
 //! PostgreSQL does not run as root; when memshift does, the servers run as the
 //! `postgres` system user (which Debian's package creates).
 
@@ -20,12 +23,11 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
+use super::pgadmin::{ADMIN_USER, SOCKET_PORT, admin_session, execute, first_column};
 use super::pgfront::{self, Front, Logins};
-use super::pgwire::{Admin, ident, literal};
+use super::pgwire::{ident, literal};
 use crate::state::Scope;
 
-/// memshift's own superuser in every server.
-pub const ADMIN_USER: &str = "memshift";
 const START_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// A cluster as its server must be.
@@ -78,12 +80,15 @@ impl Postgres {
             Some(p) => Some(p.to_path_buf()),
             None => find_bin_dir(),
         };
-        let (root, temporary) = match data_dir {
-            Some(d) => (d.join("postgres"), false),
-            None => (
-                std::env::temp_dir().join(format!("memshift-pg-{}", std::process::id())),
-                true,
-            ),
+        // A temporary root is one per instance: servers of one process (as in tests) must
+        // not remove each other's clusters when they stop.
+        let (root, temporary) = if let Some(d) = data_dir {
+            (d.join("postgres"), false)
+        } else {
+            let mut tag = [0u8; 4];
+            rand::fill(&mut tag);
+            let name = format!("memshift-pg-{}-{}", std::process::id(), hex::encode(tag));
+            (std::env::temp_dir().join(name), true)
         };
         Postgres {
             bin_dir,
@@ -227,7 +232,6 @@ impl Postgres {
         rand::fill(&mut tag);
         let socket_dir = std::env::temp_dir().join(format!("mspg-{}", hex::encode(tag)));
         self.make_dir(&socket_dir)?;
-        let internal_port = 5432;
         let log = std::fs::File::create(dir.join("postgres.log"))
             .map_err(|e| format!("cannot create the server log: {e}"))?;
         if let Some((uid, gid)) = self.run_as {
@@ -241,7 +245,7 @@ impl Postgres {
             .args(["-c", "listen_addresses="])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", socket_dir.display()))
-            .args(["-c", &format!("port={internal_port}")])
+            .args(["-c", &format!("port={SOCKET_PORT}")])
             .args(["-c", &format!("fsync={fsync}")])
             .args(["-c", "synchronous_commit=off", "-c", "max_connections=100"])
             // The front sets login passwords with ALTER ROLE: no statement text in the
@@ -258,7 +262,7 @@ impl Postgres {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot run postgres: {e}"))?;
-        let socket = socket_dir.join(format!(".s.PGSQL.{internal_port}"));
+        let socket = socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
         let mut node = Node {
             child,
             port: 0,
@@ -266,14 +270,14 @@ impl Postgres {
             socket_dir,
             front: None,
         };
-        let mut admin = match wait_ready(&mut node, &socket).await {
+        let admin = match wait_ready(&mut node, &socket).await {
             Ok(a) => a,
             Err(e) => {
                 stop(node, false).await;
                 return Err(e);
             }
         };
-        if let Err(e) = bootstrap(&mut admin, &socket, cluster).await {
+        if let Err(e) = bootstrap(&admin, &socket, cluster).await {
             stop(node, false).await;
             return Err(e);
         }
@@ -316,11 +320,11 @@ impl Postgres {
     }
 }
 
-async fn wait_ready(node: &mut Node, socket: &Path) -> Result<Admin, String> {
+async fn wait_ready(node: &mut Node, socket: &Path) -> Result<tokio_postgres::Client, String> {
     let started = Instant::now();
     loop {
         if socket.exists()
-            && let Ok(admin) = Admin::connect(socket, ADMIN_USER, "postgres").await
+            && let Ok(admin) = admin_session(socket, "postgres").await
         {
             return Ok(admin);
         }
@@ -340,45 +344,90 @@ async fn wait_ready(node: &mut Node, socket: &Path) -> Result<Admin, String> {
 
 /// The master user (a superuser, as on Redshift) and the cluster's database.
 async fn bootstrap(
-    admin: &mut Admin,
+    admin: &tokio_postgres::Client,
     socket: &Path,
     cluster: &DesiredCluster,
 ) -> Result<(), String> {
     let master = &cluster.master_username;
-    let exists = admin
-        .query(&format!(
-            "SELECT 1 FROM pg_roles WHERE rolname = {}",
-            literal(master)
-        ))
-        .await?;
+    let exists = first_column(
+        admin,
+        &format!("SELECT 1 FROM pg_roles WHERE rolname = {}", literal(master)),
+    )
+    .await?;
     if exists.is_empty() {
-        admin
-            .query(&format!(
+        execute(
+            admin,
+            &format!(
                 "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
                 ident(master)
-            ))
-            .await?;
+            ),
+        )
+        .await?;
     }
-    let exists = admin
-        .query(&format!(
+    let exists = first_column(
+        admin,
+        &format!(
             "SELECT 1 FROM pg_database WHERE datname = {}",
             literal(&cluster.db_name)
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     if exists.is_empty() {
-        admin
-            .query(&format!(
+        execute(
+            admin,
+            &format!(
                 "CREATE DATABASE {} OWNER {}",
                 ident(&cluster.db_name),
                 ident(master)
-            ))
-            .await?;
+            ),
+        )
+        .await?;
         // As on Redshift, every user may create tables in `public` (PostgreSQL 15 and
         // later no longer allow it by default).
-        let mut db = Admin::connect(socket, ADMIN_USER, &cluster.db_name).await?;
-        db.query("GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
+        let db = admin_session(socket, &cluster.db_name).await?;
+        execute(&db, "GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
     }
     Ok(())
+}
+
+/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
+/// panicking test): an immediate shutdown (SIGQUIT, which ends the server's own
+/// processes too), and its socket directory goes.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(front) = self.front.take() {
+            front.abort();
+        }
+        if let (Ok(None), Some(pid)) = (self.child.try_wait(), self.child.id()) {
+            let quit = std::process::Command::new("kill")
+                .args(["-QUIT", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while quit && Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if matches!(self.child.try_wait(), Ok(None)) {
+                let _ = self.child.start_kill();
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.socket_dir);
+    }
+}
+
+/// Temporary data goes with the supervisor, however it ends.
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Servers first: their data is under the root.
+        self.nodes.get_mut().clear();
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
 }
 
 async fn stop(mut node: Node, remove: bool) {

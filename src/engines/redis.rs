@@ -10,6 +10,12 @@
 //! made exactly those of its cluster's ACL, with `ACL SETUSER <name> reset <access
 //! string> #<sha256>...`. The `default` user follows MemoryDB: without a password when
 //! the ACL holds it (as `open-access` does), switched off when it does not.
+//!
+//! memshift talks to its servers with the `redis` crate's async client, signed in as
+//! `memshift-admin` (`AUTH memshift-admin <password>` is the first thing sent), with
+//! every exchange bounded by [`ADMIN_TIMEOUT`] so that a hung server cannot hang
+//! memshift. The admin password goes only into the server's standard input and into
+//! that client's connection settings, never onto a command line or into a log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,13 +26,18 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
-use super::proxy::{self, Front, TokenAuth};
-use super::resp::{Connection, Reply};
+use redis::aio::MultiplexedConnection;
+use redis::io::tcp::TcpSettings;
+use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
+
+use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
 
 /// The user memshift administers each server with; never one of the cluster's users.
 pub const ADMIN_USER: &str = "memshift-admin";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest memshift waits for a server to connect or to answer one command.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A user as a cluster's server must know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +78,7 @@ pub struct Redis {
     /// Ports by cluster, readable without waiting (the cluster views need them).
     ports: super::Ports,
     /// How the proxies check IAM tokens.
-    token_auth: OnceLock<Arc<TokenAuth>>,
+    token_auth: OnceLock<Arc<dyn TokenAuth>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -96,19 +107,16 @@ impl Redis {
         }
     }
 
-    /// Sets how IAM tokens are checked (before any cluster starts); by default, without
-    /// signature checks and with the system clock.
-    pub fn set_token_auth(&self, auth: TokenAuth) {
-        let _ = self.token_auth.set(Arc::new(auth));
+    /// Sets how IAM tokens are checked (before any cluster starts); until then, every
+    /// token is refused.
+    pub fn set_token_auth(&self, auth: Arc<dyn TokenAuth>) {
+        let _ = self.token_auth.set(auth);
     }
 
-    fn token_auth(&self) -> Arc<TokenAuth> {
-        Arc::clone(self.token_auth.get_or_init(|| {
-            Arc::new(TokenAuth {
-                verify_with: None,
-                now: Box::new(chrono::Utc::now),
-            })
-        }))
+    fn token_auth(&self) -> Arc<dyn TokenAuth> {
+        self.token_auth
+            .get()
+            .map_or_else(|| Arc::new(NoTokens) as Arc<dyn TokenAuth>, Arc::clone)
     }
 
     /// The server binary clusters run, if any.
@@ -210,7 +218,7 @@ async fn start(
     binary: &Path,
     cluster: &str,
     preferred: Option<u16>,
-    auth: Arc<TokenAuth>,
+    auth: Arc<dyn TokenAuth>,
 ) -> Result<Node, String> {
     // The endpoint (the proxy) takes the chosen port when it is free; the server itself
     // listens on another.
@@ -268,12 +276,7 @@ async fn start(
 
 async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
     loop {
-        if let Ok(mut conn) = Connection::connect(node.front.backend_port).await
-            && conn
-                .call(&["AUTH", ADMIN_USER, &node.admin_password])
-                .await
-                .is_ok()
-        {
+        if admin_connection(&node).await.is_ok() {
             return Ok(node);
         }
         if let Ok(Some(status)) = node.child.try_wait() {
@@ -288,6 +291,23 @@ async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
     }
 }
 
+/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
+/// panicking test) is killed, and its directory goes.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            proxy.abort();
+        }
+        let _ = self.child.start_kill();
+        // Reaped here, so that not even a zombie outlives memshift.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn stop(mut node: Node) {
     if let Some(proxy) = node.proxy.take() {
         proxy.abort();
@@ -299,24 +319,11 @@ async fn stop(mut node: Node) {
 
 /// Makes the server's users exactly `users` (besides memshift's own).
 async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
-    let mut conn = Connection::connect(node.front.backend_port)
-        .await
-        .map_err(|e| e.to_string())?;
-    conn.call(&["AUTH", ADMIN_USER, &node.admin_password])
-        .await?;
-    let existing = match conn.call(&["ACL", "USERS"]).await? {
-        Reply::Array(Some(items)) => items
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::Bulk(Some(b)) => String::from_utf8(b).ok(),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut conn = admin_connection(node).await?;
+    let existing: Vec<String> = call(&mut conn, &["ACL", "USERS"]).await?;
     for name in existing {
         if name != ADMIN_USER && name != "default" && !users.iter().any(|u| u.name == name) {
-            conn.call(&["ACL", "DELUSER", &name]).await?;
+            call::<()>(&mut conn, &["ACL", "DELUSER", &name]).await?;
         }
     }
     let mut default_applied = false;
@@ -349,13 +356,12 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
         }
         args.extend(secrets.iter().map(String::as_str));
         args.extend(user.access_string.split_whitespace());
-        conn.call(&args).await?;
+        call::<()>(&mut conn, &args).await?;
         default_applied |= user.name == "default";
     }
     if !default_applied {
         // An ACL without `default`: the default user cannot be used at all.
-        conn.call(&["ACL", "SETUSER", "default", "reset", "off"])
-            .await?;
+        call::<()>(&mut conn, &["ACL", "SETUSER", "default", "reset", "off"]).await?;
     }
     *node
         .front
@@ -363,4 +369,44 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = iam;
     Ok(())
+}
+
+/// A connection to a node's server, signed in as memshift's admin user.
+async fn admin_connection(node: &Node) -> Result<MultiplexedConnection, String> {
+    let info = ConnectionAddr::Tcp("127.0.0.1".to_owned(), node.front.backend_port)
+        .into_connection_info()
+        .map_err(|e| e.to_string())?
+        .set_tcp_settings(TcpSettings::default().set_nodelay(true))
+        .set_redis_settings(
+            RedisConnectionInfo::default()
+                .set_username(ADMIN_USER)
+                .set_password(&node.admin_password)
+                .set_skip_set_lib_name(),
+        );
+    let client = redis::Client::open(info).map_err(|e| e.to_string())?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(ADMIN_TIMEOUT))
+        .set_response_timeout(Some(ADMIN_TIMEOUT));
+    tokio::time::timeout(
+        ADMIN_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    .map_err(|_| "connect timed out".to_owned())?
+    .map_err(|e| e.to_string())
+}
+
+/// Sends one command and reads its reply; the server's error reply is an `Err`.
+async fn call<T: redis::FromRedisValue>(
+    conn: &mut MultiplexedConnection,
+    args: &[&str],
+) -> Result<T, String> {
+    let mut cmd = redis::cmd(args.first().copied().unwrap_or_default());
+    for arg in args.iter().skip(1) {
+        cmd.arg(*arg);
+    }
+    tokio::time::timeout(ADMIN_TIMEOUT, cmd.query_async(conn))
+        .await
+        .map_err(|_| format!("{} timed out", args.first().unwrap_or(&"")))?
+        .map_err(|e| e.to_string())
 }

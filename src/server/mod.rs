@@ -11,9 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api::tokens::IamTokens;
 use crate::api::{self, Api};
 use crate::config::Config;
-use crate::engines::proxy::TokenAuth;
 pub use crate::http::{Shared, respond, router};
 use crate::protocol::sigv4::Keys;
 pub use lifecycle::run;
@@ -97,10 +97,10 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
     // The proxies check IAM tokens with the credentials file and memshift's clock; set
     // before any cluster (of the init file, say) starts.
     let clock = api.state.clock_handle();
-    api.engines.redis.set_token_auth(TokenAuth {
+    api.engines.redis.set_token_auth(Arc::new(IamTokens {
         verify_with: config.verify_sigv4.then(|| keys.clone()),
         now: Box::new(move || clock.now()),
-    });
+    }));
     let init = match &config.init_file {
         Some(path) => api::init::load(path)?,
         None => Vec::new(),

@@ -1,13 +1,24 @@
-//! Shared by the end-to-end tests: a real server on an ephemeral port, and SDK clients
-//! pointed at it.
+//! Shared by the end-to-end tests: a real server on an ephemeral port, SDK clients
+//! pointed at it, and temporary directories and processes that do not outlive a test.
 
 #![allow(dead_code)]
+
+pub mod leftovers;
 
 use aws_sdk_memorydb::config::http::HttpResponse;
 use aws_sdk_memorydb::config::retry::RetryConfig;
 use aws_sdk_memorydb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_memorydb::error::SdkError;
 use memshift::{Config, Server};
+
+/// A new directory in the system's temporary directory, removed with its contents when
+/// dropped, whether the test passed or not. Named `memshift-<tag>-…`.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("memshift-{tag}-"))
+        .tempdir()
+        .expect("a temporary directory")
+}
 
 /// Starts a server on a free loopback port.
 pub async fn server() -> Server {
