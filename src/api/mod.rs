@@ -229,14 +229,19 @@ pub struct Decoded {
 pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
     match detected {
         Detected::Json { target } => {
-            let named = json::split_target(&target)
-                .filter(|(prefix, _)| *prefix == memorydb::TARGET_PREFIX)
-                .map(|(_, operation)| operation.to_owned());
+            let call = memorydb::decode_target(&target, body);
+            // The log names the operation even when it is one memshift does not serve.
+            let named = match &call {
+                Ok(call) => Some(Cow::Borrowed(call.operation_name())),
+                Err(_) => json::split_target(&target)
+                    .filter(|(prefix, _)| *prefix == memorydb::TARGET_PREFIX)
+                    .map(|(_, operation)| Cow::Owned(operation.to_owned())),
+            };
             Decoded {
                 service: named.as_ref().map(|_| Service::Memorydb),
-                operation: named.map_or(Cow::Borrowed("-"), Cow::Owned),
+                operation: named.unwrap_or(Cow::Borrowed("-")),
                 protocol: Protocol::Json,
-                call: memorydb::decode_target(&target, body).map_err(Failure::from),
+                call: call.map_err(Failure::from),
             }
         }
         Detected::Query { params } => {
@@ -244,7 +249,10 @@ pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
             let call = redshift::decode(action, QueryParams(&params));
             Decoded {
                 service: Some(Service::Redshift),
-                operation: Cow::Owned(action.to_owned()),
+                operation: match &call {
+                    Ok(input) => Cow::Borrowed(input.operation().name()),
+                    Err(_) => Cow::Owned(action.to_owned()),
+                },
                 protocol: Protocol::Query,
                 call: call.map(Call::Redshift).map_err(Failure::from),
             }
@@ -352,9 +360,42 @@ impl Api {
     /// The service's modelled error, or a failure to make the change durable.
     pub async fn run(&self, ctx: &RequestContext, call: Call) -> Result<Answer, Failure> {
         let mut commit = Commit::default();
-        let service = call.service();
-        let changes_engines = call.changes_engines();
+        let (service, changes_engines) = (call.service(), call.changes_engines());
         let answer = self.execute(ctx, call, &mut commit)?;
+        self.settle(ctx, commit, service, changes_engines).await?;
+        Ok(answer)
+    }
+
+    /// [`Api::run`], answering the bytes of the answer in the service's protocol: the
+    /// output is encoded as soon as it is made, and only its bytes wait for the log.
+    ///
+    /// # Errors
+    /// As [`Api::run`].
+    pub async fn run_encoded(&self, ctx: &RequestContext, call: Call) -> Result<Vec<u8>, Failure> {
+        let mut commit = Commit::default();
+        let (service, changes_engines) = (call.service(), call.changes_engines());
+        let bytes = match call {
+            Call::Memorydb(input) => {
+                memorydb::encode(&memorydb::execute(self, ctx, input, &mut commit)?)
+            }
+            Call::Redshift(input) => redshift::encode(
+                &redshift::execute(self, ctx, input, &mut commit)?,
+                &ctx.request_id,
+            ),
+        };
+        self.settle(ctx, commit, service, changes_engines).await?;
+        Ok(bytes)
+    }
+
+    /// After a call succeeded: waits until its records are on disk, then reconciles the
+    /// engines when the call changed what they run.
+    async fn settle(
+        &self,
+        ctx: &RequestContext,
+        commit: Commit,
+        service: Service,
+        changes_engines: bool,
+    ) -> Result<(), Failure> {
         // Acknowledge a mutation only once its records are on disk.
         commit.wait().await.map_err(|e| {
             Failure::from(ProtocolError::Internal(format!(
@@ -362,9 +403,10 @@ impl Api {
             )))
         })?;
         if changes_engines {
-            engines::reconcile(self, &ctx.scope, service).await;
+            // Boxed: the engines' futures are large, and most calls never reach them.
+            Box::pin(engines::reconcile(self, &ctx.scope, service)).await;
         }
-        Ok(answer)
+        Ok(())
     }
 
     /// Executes a call under its region's lock; `commit` is set to the log entry of its

@@ -3,11 +3,10 @@
 //! protocol.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -21,9 +20,11 @@ use crate::protocol::{Protocol, detect, protocol_hint, query};
 
 /// Answers an AWS call (`POST /` or `GET /`), and any other path or method with the
 /// protocol's no-route error.
-pub async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+pub async fn handle(shared: &Shared, request: Request) -> Response {
     let hint = protocol_hint(request.headers());
-    guarded(hint, answer(&shared, request, hint)).await
+    // Boxed here, so that the large state of `answer` is not copied as the futures that
+    // hold it are moved into place.
+    guarded(hint, Box::pin(answer(shared, request, hint))).await
 }
 
 /// What the request log says of an answered call.
@@ -105,15 +106,11 @@ async fn answer(shared: &Shared, request: Request, hint: Protocol) -> Response {
                 };
                 let protocol = decoded.protocol;
                 let result = match decoded.call {
-                    Ok(call) => shared.api.run(&ctx, call).await,
+                    Ok(call) => shared.api.run_encoded(&ctx, call).await,
                     Err(failure) => Err(failure),
                 };
                 let response = match result {
-                    Ok(answer) => reply::success(
-                        protocol,
-                        api::encode(&answer, &ctx.request_id),
-                        &ctx.request_id,
-                    ),
+                    Ok(body) => reply::success(protocol, body, &ctx.request_id),
                     Err(failure) => failed(protocol, &failure, &ctx.request_id),
                 };
                 (logged, response)

@@ -10,6 +10,7 @@ mod aws;
 pub mod net;
 pub mod reply;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::any;
@@ -51,12 +53,19 @@ pub struct Shared {
 /// The whole server as an axum router, for [`net::serve`], for embedding memshift in
 /// another axum application, or for driving it with `tower::ServiceExt::oneshot`.
 pub fn router(shared: Arc<Shared>) -> Router {
+    // Every AWS call goes to one service that holds the shared state itself: no
+    // extractors to run, and its future is boxed once, by the router.
+    let calls = Arc::clone(&shared);
+    let aws = tower::service_fn(move |request: Request| {
+        let shared = Arc::clone(&calls);
+        async move { Ok::<_, Infallible>(aws::handle(&shared, request).await) }
+    });
     Router::new()
         .route("/_memshift/health", any(admin::health))
         .route("/_localstack/health", any(admin::health))
         .route("/_memshift/reset", any(admin::reset))
         .route("/_memshift/clock", any(admin::clock))
-        .fallback(aws::handle)
+        .fallback_service(aws)
         .with_state(shared)
 }
 

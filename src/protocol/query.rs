@@ -42,6 +42,21 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 /// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8,
 /// for the first component (in order, name before value) that has one.
 pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
+    if !text.iter().any(|b| matches!(b, b'%' | b'+')) {
+        // Nothing is escaped (as in most requests): the pairs are the text's own pieces,
+        // split as `form_urlencoded` splits them, once the whole text is known to be UTF-8.
+        let text = std::str::from_utf8(text).map_err(|_| {
+            ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
+        })?;
+        return Ok(text
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (Cow::Borrowed(key), Cow::Borrowed(value))
+            })
+            .collect());
+    }
     form_urlencoded::parse(text)
         .zip(raw_pairs(text))
         .map(|((key, value), (raw_key, raw_value))| {

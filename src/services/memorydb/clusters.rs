@@ -164,22 +164,6 @@ pub fn describe(
     })
 }
 
-/// DescribeClusters in the shape the operation table wants (it changes nothing).
-///
-/// # Errors
-/// The model's errors for DescribeClusters.
-#[allow(
-    clippy::needless_pass_by_ref_mut,
-    reason = "one signature for every cluster operation"
-)]
-pub fn describe_mut(
-    store: &mut Store,
-    env: &ClusterEnv<'_>,
-    req: &DescribeClustersRequest,
-) -> Result<DescribeClustersResponse, Error> {
-    describe(store, env, req)
-}
-
 /// # Errors
 /// The model's errors for UpdateCluster.
 pub fn update(
