@@ -48,14 +48,26 @@ pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
         let text = std::str::from_utf8(text).map_err(|_| {
             ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
         })?;
-        return Ok(text
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (Cow::Borrowed(key), Cow::Borrowed(value))
-            })
-            .collect());
+        let bytes = text.as_bytes();
+        let mut params = Vec::with_capacity(8);
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|b| *b == b'&')
+                .map_or(bytes.len(), |i| start + i);
+            if end > start {
+                // Cut at ASCII bytes, so both sides stay UTF-8.
+                let pair = &text[start..end];
+                let (key, value) = match pair.bytes().position(|b| b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, ""),
+                };
+                params.push((Cow::Borrowed(key), Cow::Borrowed(value)));
+            }
+            start = end + 1;
+        }
+        return Ok(params);
     }
     form_urlencoded::parse(text)
         .zip(raw_pairs(text))
