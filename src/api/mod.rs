@@ -4,12 +4,12 @@
 //! changes what the engines must run), decodes a request into a typed input, runs the
 //! input against the service under its region's lock, and encodes the typed output or
 //! error in the service's protocol. Requests, the init file and the admin endpoints all
-//! enter here, through [`Api::run`]:
+//! enter here: requests through [`Api::run_encoded`], the init file (also after a reset)
+//! through [`Api::run`], the same steps answering the typed output:
 //!
 //! ```text
-//! decode (wire -> Call) -> Api::run: execute under the region's lock, wait for the log,
-//!                          reconcile the engines the operation changed -> Answer
-//!                       -> encode (Answer or Failure -> wire bytes)
+//! decode (wire -> Call) -> execute under the region's lock -> encode (Output -> bytes)
+//!                       -> wait for the log -> reconcile the engines the call changed
 //! ```
 
 pub mod context;
