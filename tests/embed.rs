@@ -1,10 +1,10 @@
 //! memshift's router inside another axum application, served by that application: the
 //! README's embedding example, with the official SDK as the client.
 
+mod common;
+
 use std::sync::Arc;
 
-use aws_sdk_memorydb::config::retry::RetryConfig;
-use aws_sdk_memorydb::config::{BehaviorVersion, Credentials, Region};
 use axum::routing::get;
 use memshift::Config;
 
@@ -34,14 +34,7 @@ async fn the_router_serves_inside_another_axum_application() {
     assert_eq!(own.text().await.unwrap(), "ready");
 
     // memshift's API, through the SDK.
-    let config = aws_sdk_memorydb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("123456789012", "s", None, None, "t"))
-        .endpoint_url(format!("http://{addr}"))
-        .retry_config(RetryConfig::disabled())
-        .build();
-    let client = aws_sdk_memorydb::Client::from_conf(config);
+    let client = common::memorydb_at(&format!("http://{addr}"), "123456789012", "eu-west-1");
     let created = client
         .create_acl()
         .acl_name("embedded")

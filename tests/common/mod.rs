@@ -29,6 +29,11 @@ pub async fn server() -> Server {
 
 /// A MemoryDB client signing with `access_key_id` in `region`.
 pub fn memorydb_as(server: &Server, access_key_id: &str, region: &str) -> aws_sdk_memorydb::Client {
+    memorydb_at(&server.url(), access_key_id, region)
+}
+
+/// A MemoryDB client for the memshift at `url`, signing with `access_key_id` in `region`.
+pub fn memorydb_at(url: &str, access_key_id: &str, region: &str) -> aws_sdk_memorydb::Client {
     let config = aws_sdk_memorydb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
@@ -39,7 +44,7 @@ pub fn memorydb_as(server: &Server, access_key_id: &str, region: &str) -> aws_sd
             None,
             "tests",
         ))
-        .endpoint_url(server.url())
+        .endpoint_url(url)
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_memorydb::Client::from_conf(config)
