@@ -4,8 +4,7 @@
 //! changes what the engines must run), decodes a request into a typed input, runs the
 //! input against the service under its region's lock, and encodes the typed output or
 //! error in the service's protocol. Requests, the init file and the admin endpoints all
-//! enter here: requests through [`Api::run_encoded`], the init file (also after a reset)
-//! through [`Api::run`], the same steps answering the typed output:
+//! enter here, through [`Api::run`]:
 //!
 //! ```text
 //! decode (wire -> Call) -> execute under the region's lock -> encode (Output -> bytes)
@@ -26,7 +25,6 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::engines::Engines;
-use crate::protocol::context::RequestId;
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, json, query, query_de};
 use crate::services::{AppState, ServiceSettings};
@@ -154,13 +152,6 @@ pub enum Call {
     Redshift(redshift::Input),
 }
 
-/// What a call answered.
-#[derive(Debug)]
-pub enum Answer {
-    Memorydb(memorydb::Output),
-    Redshift(redshift::Output),
-}
-
 /// The service a call is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -272,15 +263,6 @@ pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
     }
 }
 
-/// The answer's bytes in the service's protocol.
-#[must_use]
-pub fn encode(answer: &Answer, request_id: &RequestId) -> Vec<u8> {
-    match answer {
-        Answer::Memorydb(output) => memorydb::encode(output),
-        Answer::Redshift(output) => redshift::encode(output, request_id),
-    }
-}
-
 /// The error for an operation name memshift does not serve: `NotImplemented` for another
 /// operation of the service's model, else `unknown`'s message.
 fn not_served(
@@ -353,25 +335,14 @@ impl Api {
         }
     }
 
-    /// Runs a call: executes it under its region's lock, waits until its records are on
-    /// disk, and brings the engines in line with what it changed, before it is answered.
+    /// Runs a call: executes it under its region's lock and encodes its output at once;
+    /// then waits until its records are on disk, and brings the engines in line with what
+    /// it changed, before it is answered. Answers the output's bytes in the service's
+    /// protocol.
     ///
     /// # Errors
     /// The service's modelled error, or a failure to make the change durable.
-    pub async fn run(&self, ctx: &RequestContext, call: Call) -> Result<Answer, Failure> {
-        let mut commit = Commit::default();
-        let (service, changes_engines) = (call.service(), call.changes_engines());
-        let answer = self.execute(ctx, call, &mut commit)?;
-        self.settle(ctx, commit, service, changes_engines).await?;
-        Ok(answer)
-    }
-
-    /// [`Api::run`], answering the bytes of the answer in the service's protocol: the
-    /// output is encoded as soon as it is made, and only its bytes wait for the log.
-    ///
-    /// # Errors
-    /// As [`Api::run`].
-    pub async fn run_encoded(&self, ctx: &RequestContext, call: Call) -> Result<Vec<u8>, Failure> {
+    pub async fn run(&self, ctx: &RequestContext, call: Call) -> Result<Vec<u8>, Failure> {
         let mut commit = Commit::default();
         let (service, changes_engines) = (call.service(), call.changes_engines());
         let bytes = match call {
@@ -407,27 +378,6 @@ impl Api {
             Box::pin(engines::reconcile(self, &ctx.scope, service)).await;
         }
         Ok(())
-    }
-
-    /// Executes a call under its region's lock; `commit` is set to the log entry of its
-    /// records, to be waited for before the answer.
-    ///
-    /// # Errors
-    /// The service's modelled error.
-    pub fn execute(
-        &self,
-        ctx: &RequestContext,
-        call: Call,
-        commit: &mut Commit,
-    ) -> Result<Answer, Failure> {
-        match call {
-            Call::Memorydb(input) => {
-                memorydb::execute(self, ctx, input, commit).map(Answer::Memorydb)
-            }
-            Call::Redshift(input) => {
-                redshift::execute(self, ctx, input, commit).map(Answer::Redshift)
-            }
-        }
     }
 
     /// Every account and region back to the built-in state, its engines stopped and its

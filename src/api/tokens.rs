@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::engines::proxy::TokenAuth;
-use crate::protocol::sigv4::{Keys, Signed, percent_decode, verify};
+use crate::protocol::sigv4::{Keys, Signed, decode_query, verify};
 
 /// The longest a token may be valid, as on MemoryDB: 15 minutes.
 const MAX_TOKEN_SECONDS: i64 = 900;
@@ -43,11 +43,7 @@ fn check_token(token: &str, user: &str, cluster: &str, auth: &IamTokens) -> Resu
     if !host.eq_ignore_ascii_case(cluster) {
         return Err(format!("signed for cluster {host}"));
     }
-    let params: HashMap<String, String> = query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-        .collect();
+    let params: HashMap<String, String> = decode_query(query).into_iter().collect();
     if params.get("Action").map(String::as_str) != Some("connect") {
         return Err("not a connect token".to_owned());
     }

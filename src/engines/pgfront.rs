@@ -197,9 +197,7 @@ async fn authorize(
         .check(&front.scope, &front.cluster, user, database, password)?
     {
         Grant::Master => Ok(()),
-        Grant::Temporary(login) => {
-            login_role(&front.socket, &login, password, login.valid_until).await
-        }
+        Grant::Temporary(login) => login_role(&front.socket, &login, password).await,
     }
 }
 
@@ -208,7 +206,6 @@ async fn login_role(
     socket: &std::path::Path,
     credential: &TemporaryLogin,
     password: &str,
-    valid_until: DateTime<Utc>,
 ) -> Result<(), Refusal> {
     let internal = |e: String| ("XX000", format!("the login could not be prepared: {e}"));
     let admin = admin_session(socket, "postgres").await.map_err(internal)?;
@@ -264,7 +261,7 @@ async fn login_role(
             "ALTER ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
             ident(login),
             literal(&verifier),
-            literal(&valid_until.to_rfc3339())
+            literal(&credential.valid_until.to_rfc3339())
         ),
     )
     .await

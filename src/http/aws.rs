@@ -106,7 +106,7 @@ async fn answer(shared: &Shared, request: Request, hint: Protocol) -> Response {
                 };
                 let protocol = decoded.protocol;
                 let result = match decoded.call {
-                    Ok(call) => shared.api.run_encoded(&ctx, call).await,
+                    Ok(call) => shared.api.run(&ctx, call).await,
                     Err(failure) => Err(failure),
                 };
                 let response = match result {

@@ -23,6 +23,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use quick_xml::Writer;
@@ -44,48 +45,48 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
     if !text.iter().any(|b| matches!(b, b'%' | b'+')) {
         // Nothing is escaped (as in most requests): the pairs are the text's own pieces,
-        // split as `form_urlencoded` splits them, once the whole text is known to be UTF-8.
+        // once the whole text is known to be UTF-8 (cut at ASCII bytes, they stay UTF-8).
         let text = std::str::from_utf8(text).map_err(|_| {
             ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
         })?;
-        let bytes = text.as_bytes();
-        let mut params = Vec::with_capacity(8);
-        let mut start = 0;
-        while start < bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|b| *b == b'&')
-                .map_or(bytes.len(), |i| start + i);
-            if end > start {
-                // Cut at ASCII bytes, so both sides stay UTF-8.
-                let pair = &text[start..end];
-                let (key, value) = match pair.bytes().position(|b| b == b'=') {
-                    Some(i) => (&pair[..i], &pair[i + 1..]),
-                    None => (pair, ""),
-                };
-                params.push((Cow::Borrowed(key), Cow::Borrowed(value)));
-            }
-            start = end + 1;
-        }
-        return Ok(params);
+        return Ok(pairs(text.as_bytes())
+            .map(|(key, value)| (Cow::Borrowed(&text[key]), Cow::Borrowed(&text[value])))
+            .collect());
     }
     form_urlencoded::parse(text)
-        .zip(raw_pairs(text))
+        .zip(pairs(text))
         .map(|((key, value), (raw_key, raw_value))| {
-            Ok((strict(key, raw_key)?, strict(value, raw_value)?))
+            Ok((
+                strict(key, &text[raw_key])?,
+                strict(value, &text[raw_value])?,
+            ))
         })
         .collect()
 }
 
-/// The undecoded name and value of each pair, split as `form_urlencoded::parse` splits
-/// them (at `&`, skipping empty pieces, then at the first `=`), for [`strict`].
-fn raw_pairs(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    text.split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        })
+/// Where the name and value of each pair stand, undecoded, split as `form_urlencoded`
+/// splits them: at `&`, skipping empty pieces, then at the first `=`.
+fn pairs(text: &[u8]) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        loop {
+            if start >= text.len() {
+                return None;
+            }
+            let end = text[start..]
+                .iter()
+                .position(|b| *b == b'&')
+                .map_or(text.len(), |i| start + i);
+            let pair = start..end;
+            start = end + 1;
+            if !pair.is_empty() {
+                return Some(match text[pair.clone()].iter().position(|b| *b == b'=') {
+                    Some(i) => (pair.start..pair.start + i, pair.start + i + 1..pair.end),
+                    None => (pair.clone(), pair.end..pair.end),
+                });
+            }
+        }
+    })
 }
 
 /// What `form_urlencoded` lets through: it keeps a `%` without two hex digits as it is,

@@ -28,8 +28,8 @@ use subtle::ConstantTimeEq;
 mod keys;
 mod parse;
 pub use keys::{Key, Keys};
-use parse::{ALGORITHM, AuthorizationFields, authorization_fields, decode_query, encode};
-pub use parse::{Credential, credential_from_authorization, parse_credential, percent_decode};
+use parse::{ALGORITHM, AuthorizationFields, authorization_fields, encode};
+pub use parse::{Credential, credential_from_authorization, decode_query, parse_credential};
 
 use crate::protocol::Protocol;
 use crate::protocol::error::{ErrorParts, Fault};
