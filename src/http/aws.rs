@@ -16,7 +16,7 @@ use crate::api::context::context_from;
 use crate::api::{self, Service};
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::sigv4::{self, AuthError, Keys, Signed};
-use crate::protocol::{Protocol, detect, protocol_hint, query};
+use crate::protocol::{Protocol, X_AMZ_TARGET, detect, protocol_hint, query};
 
 /// Answers an AWS call (`POST /` or `GET /`), and any other path or method with the
 /// protocol's no-route error.
@@ -137,7 +137,7 @@ fn failed(protocol: Protocol, failure: &Failure, request_id: &str) -> Response {
 /// Checks the request's SigV4 signature against the credentials file, with the real
 /// clock (moving memshift's clock for tests does not make signatures stale).
 fn check_signature(keys: &Keys, parts: &Parts, body: &[u8]) -> Result<(), AuthError> {
-    let services: &[&str] = if parts.headers.contains_key("x-amz-target") {
+    let services: &[&str] = if parts.headers.contains_key(&X_AMZ_TARGET) {
         &[api::memorydb::SIGNING_NAME]
     } else if protocol_hint(&parts.headers) == Protocol::Query {
         &[api::redshift::SIGNING_NAME]

@@ -12,7 +12,10 @@ pub mod query;
 pub mod query_de;
 pub mod sigv4;
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderName, Method, header};
+
+/// The header that names the operation of an AWS JSON request, parsed once.
+pub static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
 /// The two AWS protocols memshift speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,7 @@ pub enum Detected<'a> {
 #[must_use]
 pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
     const FORM: &[u8] = b"application/x-www-form-urlencoded";
-    if headers.contains_key("x-amz-target") {
+    if headers.contains_key(&X_AMZ_TARGET) {
         return Protocol::Json;
     }
     let form = headers
@@ -60,7 +63,7 @@ pub fn detect<'a>(
     query: Option<&'a str>,
     body: &'a [u8],
 ) -> Detected<'a> {
-    if let Some(target) = headers.get("x-amz-target") {
+    if let Some(target) = headers.get(&X_AMZ_TARGET) {
         return match target.to_str() {
             Ok(t) => Detected::Json {
                 target: t.to_owned(),

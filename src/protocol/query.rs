@@ -43,15 +43,18 @@ pub const REDSHIFT_NAMESPACE: &str = "http://redshift.amazonaws.com/doc/2012-12-
 /// `Serialization` (answered as `MalformedQueryString`) for a bad escape or invalid UTF-8,
 /// for the first component (in order, name before value) that has one.
 pub fn parse_form(text: &[u8]) -> Result<Params<'_>, ProtocolError> {
-    if !text.iter().any(|b| matches!(b, b'%' | b'+')) {
+    if memchr::memchr2(b'%', b'+', text).is_none() {
         // Nothing is escaped (as in most requests): the pairs are the text's own pieces,
         // once the whole text is known to be UTF-8 (cut at ASCII bytes, they stay UTF-8).
         let text = std::str::from_utf8(text).map_err(|_| {
             ProtocolError::Serialization("The request is not valid UTF-8 once decoded.".to_owned())
         })?;
-        return Ok(pairs(text.as_bytes())
-            .map(|(key, value)| (Cow::Borrowed(&text[key]), Cow::Borrowed(&text[value])))
-            .collect());
+        let mut params = Vec::with_capacity(memchr::memchr_iter(b'&', text.as_bytes()).count() + 1);
+        params.extend(
+            pairs(text.as_bytes())
+                .map(|(key, value)| (Cow::Borrowed(&text[key]), Cow::Borrowed(&text[value]))),
+        );
+        return Ok(params);
     }
     form_urlencoded::parse(text)
         .zip(pairs(text))
@@ -73,14 +76,11 @@ fn pairs(text: &[u8]) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_
             if start >= text.len() {
                 return None;
             }
-            let end = text[start..]
-                .iter()
-                .position(|b| *b == b'&')
-                .map_or(text.len(), |i| start + i);
+            let end = memchr::memchr(b'&', &text[start..]).map_or(text.len(), |i| start + i);
             let pair = start..end;
             start = end + 1;
             if !pair.is_empty() {
-                return Some(match text[pair.clone()].iter().position(|b| *b == b'=') {
+                return Some(match memchr::memchr(b'=', &text[pair.clone()]) {
                     Some(i) => (pair.start..pair.start + i, pair.start + i + 1..pair.end),
                     None => (pair.clone(), pair.end..pair.end),
                 });
@@ -301,13 +301,18 @@ pub fn encode_response(
     namespace: &str,
 ) -> Vec<u8> {
     let mut x = Xml::new();
-    let response = with_namespace(action, "Response", namespace);
-    x.write(Event::Start(response.borrow()));
+    // One string names the three elements in turn: `{action}Response` with its namespace,
+    // `{action}Result`, and `{action}Response` again to close.
+    let mut name = open_with_namespace(&mut x, action, "Response", namespace);
     if let Some(result) = result {
-        x.node(&[action, "Result"].concat(), |x| result.to_xml(x));
+        name.truncate(action.len());
+        name.push_str("Result");
+        x.node(&name, |x| result.to_xml(x));
     }
     x.node("ResponseMetadata", |x| x.text("RequestId", request_id));
-    x.write(Event::End(response.to_end()));
+    name.truncate(action.len());
+    name.push_str("Response");
+    x.write(Event::End(BytesEnd::new(name.as_str())));
     x.into_bytes()
 }
 
@@ -315,26 +320,35 @@ pub fn encode_response(
 #[must_use]
 pub fn encode_error(error: &ErrorParts, request_id: &str, namespace: &str) -> Vec<u8> {
     let mut x = Xml::new();
-    let response = with_namespace("ErrorResponse", "", namespace);
-    x.write(Event::Start(response.borrow()));
+    let mut name = open_with_namespace(&mut x, "ErrorResponse", "", namespace);
     x.node("Error", |x| {
         x.text("Type", error.fault.as_str());
         x.text("Code", error.code);
         x.text("Message", &error.message);
     });
     x.text("RequestId", request_id);
-    x.write(Event::End(response.to_end()));
+    name.truncate("ErrorResponse".len());
+    x.write(Event::End(BytesEnd::new(name.as_str())));
     x.into_bytes()
 }
 
-/// `<{name}{suffix} xmlns="namespace">`, in one allocation.
-fn with_namespace<'a>(name: &str, suffix: &str, namespace: &str) -> BytesStart<'a> {
+/// Writes `<{name}{suffix} xmlns="{namespace}">` and gives back the string it was built
+/// in, for the caller to reuse. The namespace is one of memshift's constants, written as
+/// it is.
+fn open_with_namespace(x: &mut Xml, name: &str, suffix: &str, namespace: &str) -> String {
+    debug_assert!(!namespace.contains(['"', '&', '<']));
     let mut content = String::with_capacity(name.len() + suffix.len() + namespace.len() + 16);
     content.push_str(name);
     content.push_str(suffix);
-    let mut start = BytesStart::new(content);
-    start.push_attribute(("xmlns", namespace));
-    start
+    let name_len = content.len();
+    content.push_str(" xmlns=\"");
+    content.push_str(namespace);
+    content.push('"');
+    x.write(Event::Start(BytesStart::from_content(
+        content.as_str(),
+        name_len,
+    )));
+    content
 }
 
 /// The buffer answers are written into: quick-xml writes each `<`, name and `>` apart,

@@ -19,7 +19,7 @@
 
 use std::fmt::Write as _;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -35,6 +35,8 @@ use crate::protocol::Protocol;
 use crate::protocol::error::{ErrorParts, Fault};
 
 const MAX_SKEW_MINUTES: i64 = 15;
+
+static X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 /// The longest a presigned URL may be valid, as on AWS: seven days.
 const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
 
@@ -249,7 +251,7 @@ fn from_header<'a>(header: &'a str, headers: &HeaderMap) -> Result<Claim<'a>, Au
         signature,
     } = authorization_fields(&header[ALGORITHM.len()..]);
     let date = headers
-        .get("x-amz-date")
+        .get(&X_AMZ_DATE)
         .or_else(|| headers.get(axum::http::header::DATE))
         .and_then(|v| v.to_str().ok());
     let mut missing = String::new();

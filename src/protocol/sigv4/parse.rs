@@ -33,7 +33,7 @@ impl<'a> Credential<'a> {
     /// Splits a credential into its five slash-delimited parts, whatever they hold.
     #[must_use]
     pub fn split(value: &'a str) -> Option<Self> {
-        let mut parts = value.split('/');
+        let mut parts = split_ascii(value, b'/');
         let credential = Credential {
             access_key_id: parts.next()?,
             date: parts.next()?,
@@ -43,6 +43,27 @@ impl<'a> Credential<'a> {
         };
         parts.next().is_none().then_some(credential)
     }
+}
+
+/// `text.split(char::from(at))` for an ASCII `at`, a byte at a time: the pieces of a
+/// header are short, and this is several times quicker on them than `str::split`.
+fn split_ascii(text: &str, at: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(at.is_ascii());
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let piece = rest?;
+        match piece.bytes().position(|b| b == at) {
+            Some(i) => {
+                // Cut beside an ASCII byte: both sides stay UTF-8.
+                rest = Some(&piece[i + 1..]);
+                Some(&piece[..i])
+            }
+            None => {
+                rest = None;
+                Some(piece)
+            }
+        }
+    })
 }
 
 /// Parses `AKID/DATE/REGION/SERVICE/aws4_request`: five parts, the last `aws4_request`,
@@ -68,7 +89,7 @@ pub struct AuthorizationFields<'a> {
 #[must_use]
 pub fn authorization_fields(fields: &str) -> AuthorizationFields<'_> {
     let mut out = AuthorizationFields::default();
-    for part in fields.split(',').map(str::trim) {
+    for part in split_ascii(fields, b',').map(str::trim_ascii) {
         if let Some(v) = part.strip_prefix("Credential=") {
             out.credential = out.credential.or(Some(v));
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
@@ -125,6 +146,19 @@ pub fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitting_at_a_byte_splits_as_str_does() {
+        for text in ["", "/", "a", "a/b", "/a//b/", "é/ü/", "a,b, c"] {
+            for at in [b'/', b','] {
+                assert_eq!(
+                    split_ascii(text, at).collect::<Vec<_>>(),
+                    text.split(char::from(at)).collect::<Vec<_>>(),
+                    "{text:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_first_of_each_field_counts() {
