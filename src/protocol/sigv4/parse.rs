@@ -52,16 +52,13 @@ fn split_ascii(text: &str, at: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let piece = rest?;
-        match piece.bytes().position(|b| b == at) {
-            Some(i) => {
-                // Cut beside an ASCII byte: both sides stay UTF-8.
-                rest = Some(&piece[i + 1..]);
-                Some(&piece[..i])
-            }
-            None => {
-                rest = None;
-                Some(piece)
-            }
+        if let Some(i) = piece.bytes().position(|b| b == at) {
+            // Cut beside an ASCII byte: both sides stay UTF-8.
+            rest = Some(&piece[i + 1..]);
+            Some(&piece[..i])
+        } else {
+            rest = None;
+            Some(piece)
         }
     })
 }
