@@ -15,6 +15,7 @@ pub mod secret;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod tls;
 
 pub use config::Config;
 pub use server::{Server, prepare, router, start};

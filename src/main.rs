@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use memshift::Config;
 use memshift::config::{IamIdentity, NetLimits, ServiceSettings, parse_duration};
+use memshift::tls::CaFiles;
 
 /// Every environment variable memshift reads; any other `MEMSHIFT_*` is a mistake.
 const KNOWN_ENV: &[&str] = &[
@@ -35,6 +36,8 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_REDIS_SERVER",
     "MEMSHIFT_CLOCK_OFFSET",
     "MEMSHIFT_POSTGRES_BIN_DIR",
+    "MEMSHIFT_TLS_CA_CERT",
+    "MEMSHIFT_TLS_CA_KEY",
 ];
 
 #[derive(Debug, Parser)]
@@ -108,6 +111,13 @@ struct Cli {
     /// `off`: clusters are control-plane only).
     #[arg(long, env = "MEMSHIFT_POSTGRES_BIN_DIR")]
     postgres_bin_dir: Option<PathBuf>,
+    /// The CA certificate (PEM) that signs the TLS endpoints' certificates, with
+    /// --tls-ca-key (default: a CA made at the first start, kept in the data directory).
+    #[arg(long, env = "MEMSHIFT_TLS_CA_CERT", requires = "tls_ca_key")]
+    tls_ca_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-ca-cert.
+    #[arg(long, env = "MEMSHIFT_TLS_CA_KEY", requires = "tls_ca_cert")]
+    tls_ca_key: Option<PathBuf>,
     /// Start memshift's clock this far ahead of the system's (`90s`, `15m`): credentials
     /// and tokens expire as if that much time had passed. `POST /_memshift/clock` moves it
     /// further while running.
@@ -209,6 +219,10 @@ fn main() -> ExitCode {
             iam_identities: cli.iam_identities.into_iter().collect(),
             redis_server: cli.redis_server,
             postgres_bin_dir: cli.postgres_bin_dir,
+            tls_ca: cli
+                .tls_ca_cert
+                .zip(cli.tls_ca_key)
+                .map(|(cert, key)| CaFiles { cert, key }),
         },
         credentials_file: cli.credentials_file,
         clock_offset: cli

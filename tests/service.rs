@@ -869,3 +869,68 @@ async fn without_a_redis_server_clusters_are_control_plane_only() {
         p.log_text()
     );
 }
+
+async fn ca_pem(url: &str) -> String {
+    let r = reqwest::get(format!("{url}/_memshift/ca.pem"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-pem-file");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
+    // Without a data directory: a CA of this run only.
+    let a = ca_pem(&Proc::start(&[]).url()).await;
+    let b = ca_pem(&Proc::start(&[]).url()).await;
+    assert!(a.starts_with("-----BEGIN CERTIFICATE-----"), "{a}");
+    assert_ne!(a, b, "two runs without a data directory share no CA");
+
+    // With one: made at the first start, the same after a restart, its key private.
+    let dir = temp_dir("ca");
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut first = Proc::start(&["--data-dir", data]);
+    let kept = ca_pem(&first.url()).await;
+    first.terminate();
+    let again = ca_pem(&Proc::start(&["--data-dir", data]).url()).await;
+    assert_eq!(kept, again);
+    let key = dir.path().join("data/tls/ca.key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Given by flags or variables: served as it is, whatever the data directory holds.
+    let cert = dir.path().join("data/tls/ca.pem");
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let given = ca_pem(&Proc::start(&["--tls-ca-cert", cert, "--tls-ca-key", key]).url()).await;
+    assert_eq!(given, kept);
+    let env = [("MEMSHIFT_TLS_CA_CERT", cert), ("MEMSHIFT_TLS_CA_KEY", key)];
+    assert_eq!(ca_pem(&Proc::start_env(&[], &env).url()).await, kept);
+
+    // One without the other, or a key of another CA, stops start-up with a message.
+    let (code, stderr) = run(&["--tls-ca-cert", cert, "--port", "0"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tls-ca-key"), "{stderr}");
+    let other = temp_dir("ca-other");
+    drop(Proc::start(&["--data-dir", other.path().to_str().unwrap()]));
+    let other_key = other.path().join("tls/ca.key");
+    let (code, stderr) = run(
+        &[
+            "--redis-server",
+            "off",
+            "--postgres-bin-dir",
+            "off",
+            "--port",
+            "0",
+            "--tls-ca-cert",
+            cert,
+            "--tls-ca-key",
+            other_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("does not belong"), "{stderr}");
+}

@@ -126,7 +126,7 @@ fn settings() -> ServiceSettings {
 }
 
 fn new_state() -> AppState {
-    AppState::new(defaults(), settings())
+    AppState::new(defaults(), settings()).expect("a CA is made")
 }
 
 /// Occurrences of `needle` in `haystack` (overlapping).

@@ -30,6 +30,7 @@ use crate::protocol::{Detected, Protocol, json, query, query_de};
 use crate::services::{AppState, ServiceSettings};
 use crate::state::Scope;
 use crate::state::persist::{Commit, Recovery};
+use crate::tls::Authority;
 pub use context::RequestContext;
 
 /// Declares a service's operations: the `Operation` enum, the typed `Input` and
@@ -294,16 +295,34 @@ pub struct Api {
     pub engines: Engines,
 }
 
+/// The CA of the endpoints: the one the settings name, or the one kept in the data
+/// directory (made there at the first start), or a new one for this run.
+fn authority(settings: &ServiceSettings, dir: Option<&Path>) -> Result<Arc<Authority>, String> {
+    let ca = match (&settings.tls_ca, dir) {
+        (Some(files), _) => Authority::from_files(files)?,
+        (None, Some(dir)) => Authority::kept_in(&dir.join("tls"))?,
+        (None, None) => Authority::generate()?,
+    };
+    Ok(Arc::new(ca))
+}
+
 impl Api {
     /// Services whose state lives in memory only, with the engines the settings name.
-    #[must_use]
-    pub fn new(defaults: Scope, settings: ServiceSettings) -> Self {
+    ///
+    /// # Errors
+    /// The CA the settings name cannot be read.
+    pub fn new(defaults: Scope, settings: ServiceSettings) -> Result<Self, String> {
         let engines = Engines::new(
             settings.redis_server.as_deref(),
             settings.postgres_bin_dir.as_deref(),
             None,
+            authority(&settings, None)?,
         );
-        Self::assemble(Arc::new(AppState::new(defaults)), settings, engines)
+        Ok(Self::assemble(
+            Arc::new(AppState::new(defaults)),
+            settings,
+            engines,
+        ))
     }
 
     /// Services whose state is kept in a data directory, recovered from it now.
@@ -315,11 +334,13 @@ impl Api {
         settings: ServiceSettings,
         dir: &Path,
     ) -> Result<(Self, Recovery), String> {
+        let ca = authority(&settings, Some(dir))?;
         let (state, recovery) = AppState::durable(defaults, dir)?;
         let engines = Engines::new(
             settings.redis_server.as_deref(),
             settings.postgres_bin_dir.as_deref(),
             Some(dir),
+            ca,
         );
         Ok((Self::assemble(Arc::new(state), settings, engines), recovery))
     }

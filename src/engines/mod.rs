@@ -17,11 +17,12 @@ pub mod redis;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::state::Scope;
+use crate::tls::Authority;
 
 /// Every engine: the supervisors of the Redis and PostgreSQL servers.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct Engines {
     pub redis: redis::Redis,
     /// The PostgreSQL servers behind Redshift clusters.
     pub postgres: postgres::Postgres,
+    /// The CA that signs every endpoint's certificate.
+    pub tls: Arc<Authority>,
 }
 
 impl Engines {
@@ -40,10 +43,12 @@ impl Engines {
         redis_server: Option<&Path>,
         postgres_bin_dir: Option<&Path>,
         data_dir: Option<&Path>,
+        tls: Arc<Authority>,
     ) -> Self {
         Engines {
             redis: redis::Redis::new(redis_server),
             postgres: postgres::Postgres::new(postgres_bin_dir, data_dir),
+            tls,
         }
     }
 

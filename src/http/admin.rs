@@ -38,6 +38,18 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
     reply::admin_json(body.to_string())
 }
 
+/// `GET /_memshift/ca.pem`: the certificate of the CA that signs every TLS endpoint's
+/// certificate, for clients to trust.
+pub async fn ca(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return admin_no_route(&method, &uri);
+    }
+    reply::with_content_type(
+        "application/x-pem-file",
+        shared.api.engines.tls.cert_pem().as_bytes().to_vec(),
+    )
+}
+
 /// `GET /_memshift/clock`: memshift's time and its offset from the system's.
 /// `POST /_memshift/clock` with `{"advance_seconds": N}`: moves it forward (or back), so
 /// that a test can see temporary credentials and IAM tokens expire without waiting.

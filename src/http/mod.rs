@@ -65,6 +65,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_localstack/health", any(admin::health))
         .route("/_memshift/reset", any(admin::reset))
         .route("/_memshift/clock", any(admin::clock))
+        .route("/_memshift/ca.pem", any(admin::ca))
         .fallback_service(aws)
         .with_state(shared)
 }

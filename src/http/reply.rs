@@ -60,6 +60,12 @@ pub fn admin_json(body: String) -> Response {
         .into_response()
 }
 
+/// A `200` of an admin endpoint that answers a file.
+#[must_use]
+pub fn with_content_type(content_type: &'static str, body: Vec<u8>) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
 fn with_headers(
     status: StatusCode,
     content_type: &'static str,

@@ -70,7 +70,7 @@ pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
         }
     }
     let (api, fresh) = match &config.data_dir {
-        None => (Api::new(config.default_scope(), settings), true),
+        None => (Api::new(config.default_scope(), settings)?, true),
         Some(dir) => {
             let (api, recovery) = Api::durable(config.default_scope(), settings, dir)?;
             for (file, offset, bytes, kept) in &recovery.damage {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::state::IamIdentity;
+use crate::tls::CaFiles;
 
 /// Settings of the emulated services.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct ServiceSettings {
     /// The directory of PostgreSQL's server binaries Redshift clusters run (`off`: none);
     /// Debian's layout or `PATH` when not given.
     pub postgres_bin_dir: Option<PathBuf>,
+    /// The CA that signs the endpoints' certificates; made at start (and kept in the
+    /// data directory when there is one) when not given.
+    pub tls_ca: Option<CaFiles>,
 }
 
 impl Default for ServiceSettings {
@@ -35,6 +39,7 @@ impl Default for ServiceSettings {
             iam_identities: HashMap::new(),
             redis_server: None,
             postgres_bin_dir: None,
+            tls_ca: None,
         }
     }
 }

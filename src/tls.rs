@@ -1,0 +1,321 @@
+//! memshift's certificate authority, and the certificates of the cluster endpoints.
+//!
+//! Every TLS endpoint (MemoryDB nodes, Redshift fronts) presents a certificate signed by
+//! one CA, so that a client trusts all of them once it trusts that CA. The CA is:
+//! - given (`--tls-ca-cert` and `--tls-ca-key`), so that an image or a CI job can trust it
+//!   ahead of time;
+//! - or kept in the data directory (`tls/ca.pem`, `tls/ca.key`), made at the first start
+//!   and used again at every later one;
+//! - or, without a data directory, made at start and gone at exit.
+//!
+//! `GET /_memshift/ca.pem` serves its certificate. Keys are ECDSA P-256; endpoint
+//! certificates are made at start (valid a year) and never written to disk, except for the
+//! engines' own use inside their private directories.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Where a CA given by its files is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The CA that signs every endpoint's certificate.
+pub struct Authority {
+    cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").finish_non_exhaustive()
+    }
+}
+
+/// A certificate for an endpoint, with its private key.
+pub struct Leaf {
+    pub cert_pem: String,
+    pub key_pem: String,
+    cert_der: CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for Leaf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leaf").finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// A new CA, valid ten years (from a day ago, so that clocks a little behind accept
+    /// it).
+    ///
+    /// # Errors
+    /// The key or the certificate could not be made.
+    pub fn generate() -> Result<Self, String> {
+        let key = KeyPair::generate().map_err(|e| format!("cannot make the CA key: {e}"))?;
+        let mut params = CertificateParams::default();
+        let mut name = DistinguishedName::new();
+        name.push(DnType::OrganizationName, "memshift");
+        name.push(DnType::CommonName, "memshift local CA");
+        params.distinguished_name = name;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        validity(&mut params, 3650);
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| format!("cannot make the CA certificate: {e}"))?;
+        let cert_pem = cert.pem();
+        Ok(Authority {
+            cert_pem,
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// A CA from its certificate and private key, both PEM.
+    ///
+    /// # Errors
+    /// Either does not parse, or the key is not the certificate's.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, String> {
+        let key = KeyPair::from_pem(key_pem)
+            .map_err(|e| format!("the CA key is not a PEM private key memshift can use: {e}"))?;
+        let der = first_pem_der(cert_pem)
+            .ok_or_else(|| "the CA certificate is not a PEM certificate".to_owned())?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| format!("the CA certificate does not parse: {e}"))?;
+        let is_ca = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|b| b.value.ca);
+        if !is_ca {
+            return Err("the CA certificate is not a CA (no basicConstraints CA:TRUE)".to_owned());
+        }
+        if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err("the CA key does not belong to the CA certificate".to_owned());
+        }
+        let issuer = Issuer::from_ca_cert_der(&der.into(), key)
+            .map_err(|e| format!("the CA certificate cannot sign: {e}"))?;
+        Ok(Authority {
+            cert_pem: cert_pem.to_owned(),
+            issuer,
+        })
+    }
+
+    /// A CA read from its two files.
+    ///
+    /// # Errors
+    /// A file cannot be read, or [`Authority::from_pem`] refuses what it holds.
+    pub fn from_files(files: &CaFiles) -> Result<Self, String> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        Self::from_pem(&read(&files.cert)?, &read(&files.key)?)
+            .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))
+    }
+
+    /// The CA kept in `dir` (`ca.pem`, `ca.key`), made and written there when it has none.
+    ///
+    /// # Errors
+    /// The directory or its files cannot be read or written.
+    pub fn kept_in(dir: &Path) -> Result<Self, String> {
+        let files = CaFiles {
+            cert: dir.join("ca.pem"),
+            key: dir.join("ca.key"),
+        };
+        if files.cert.exists() || files.key.exists() {
+            return Self::from_files(&files);
+        }
+        let ca = Self::generate()?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        write_private(&files.key, &ca.issuer.key().serialize_pem())?;
+        std::fs::write(&files.cert, &ca.cert_pem)
+            .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
+        Ok(ca)
+    }
+
+    /// The CA's certificate, PEM.
+    #[must_use]
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// A certificate for a server known by `names` (host names or IP addresses), signed by
+    /// this CA, for server and client use.
+    ///
+    /// # Errors
+    /// A name is neither a DNS name nor an IP address, or signing failed.
+    pub fn issue(&self, names: &[String]) -> Result<Leaf, String> {
+        let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "memshift");
+        dn.push(
+            DnType::CommonName,
+            names.first().map_or("memshift endpoint", String::as_str),
+        );
+        params.distinguished_name = dn;
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names.iter().filter(|n| seen.insert(n.as_str())) {
+            params.subject_alt_names.push(match name.parse::<IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(
+                    name.clone()
+                        .try_into()
+                        .map_err(|e| format!("{name} cannot be a certificate name: {e}"))?,
+                ),
+            });
+        }
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.use_authority_key_identifier_extension = true;
+        validity(&mut params, 365);
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(|e| format!("cannot sign a certificate: {e}"))?;
+        Ok(Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        })
+    }
+
+    /// The TLS settings of a server known by `names`: TLS 1.2 and 1.3, no client
+    /// certificates, a certificate of this CA.
+    ///
+    /// # Errors
+    /// As [`Authority::issue`].
+    pub fn server_config(&self, names: &[String]) -> Result<Arc<ServerConfig>, String> {
+        self.issue(names)?.server_config()
+    }
+}
+
+impl Leaf {
+    /// The TLS settings of a server presenting this certificate.
+    ///
+    /// # Errors
+    /// rustls refused the certificate or key.
+    pub fn server_config(&self) -> Result<Arc<ServerConfig>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert_der.clone()], key)
+            .map_err(|e| format!("cannot use the certificate: {e}"))?;
+        Ok(Arc::new(config))
+    }
+}
+
+/// The names an endpoint's certificate covers: those given, then the loopback names every
+/// endpoint answers to.
+#[must_use]
+pub fn endpoint_names(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut all: Vec<String> = names.into_iter().collect();
+    for local in ["localhost", "127.0.0.1", "::1"] {
+        if !all.iter().any(|n| n == local) {
+            all.push(local.to_owned());
+        }
+    }
+    all
+}
+
+/// Validity runs from midnight (UTC) a day before today, so that a clock a little behind
+/// accepts a new certificate, for `days` after today.
+fn validity(params: &mut CertificateParams, days: i64) {
+    use chrono::Datelike as _;
+    let ymd = |d: chrono::NaiveDate| {
+        rcgen::date_time_ymd(
+            d.year(),
+            u8::try_from(d.month()).unwrap_or(1),
+            u8::try_from(d.day()).unwrap_or(1),
+        )
+    };
+    let today = chrono::Utc::now().date_naive();
+    params.not_before = ymd(today - chrono::Days::new(1));
+    params.not_after = ymd(today + chrono::Days::new(u64::try_from(days).unwrap_or(365)));
+}
+
+fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
+    let end = start + pem[start..].find("-----END CERTIFICATE-----")?;
+    let body: String = pem[start..end].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_ca_is_the_same_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Authority::kept_in(dir.path()).unwrap();
+        let second = Authority::kept_in(dir.path()).unwrap();
+        assert_eq!(first.cert_pem(), second.cert_pem());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join("ca.key"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_key_of_another_ca_is_refused() {
+        let a = Authority::generate().unwrap();
+        let b = Authority::generate().unwrap();
+        let err = Authority::from_pem(a.cert_pem(), &b.issuer.key().serialize_pem()).unwrap_err();
+        assert!(err.contains("does not belong"), "{err}");
+        let leaf = a.issue(&["x".to_owned()]).unwrap();
+        let err = Authority::from_pem(&leaf.cert_pem, &leaf.key_pem).unwrap_err();
+        assert!(err.contains("not a CA"), "{err}");
+    }
+
+    #[test]
+    fn endpoint_names_add_the_loopback_names_once() {
+        assert_eq!(
+            endpoint_names(["db.example".to_owned(), "127.0.0.1".to_owned()]),
+            ["db.example", "127.0.0.1", "localhost", "::1"]
+        );
+    }
+}
