@@ -4,7 +4,7 @@
 //! one CA, so that a client trusts all of them once it trusts that CA. The CA is:
 //! - given (`--tls-ca-cert` and `--tls-ca-key`), so that an image or a CI job can trust it
 //!   ahead of time;
-//! - or kept in the data directory (`tls/ca.pem`, `tls/ca.key`), made at the first start
+//! - or kept in the data directory (`ca.pem`, `ca.key`), made at the first start
 //!   and used again at every later one;
 //! - or, without a data directory, made at start and gone at exit.
 //!

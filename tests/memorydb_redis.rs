@@ -20,7 +20,8 @@ fn refused(result: Result<String, String>) -> bool {
 }
 
 fn redis_available() -> bool {
-    let found = memshift::engines::redis::Redis::new(None)
+    let ca = std::sync::Arc::new(memshift::tls::Authority::generate().unwrap());
+    let found = memshift::engines::redis::Redis::new(None, ca)
         .binary()
         .is_some();
     if !found {
@@ -33,13 +34,53 @@ fn redis_available() -> bool {
     found
 }
 
+/// The CA each endpoint port's certificate is signed by, as its memshift served it.
+static TRUSTED: std::sync::Mutex<Vec<(u16, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Trusts memshift's CA for the endpoints on `port` from now on.
+async fn trust(server_url: &str, port: u16) {
+    let pem = reqwest::get(format!("{server_url}/_memshift/ca.pem"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    TRUSTED.lock().unwrap().push((port, pem));
+}
+
+/// A client of the endpoint on `port`, over TLS with memshift's CA when one was trusted
+/// for it, as an application connects to MemoryDB.
+fn client_for(port: u16, login: Option<(&str, &str)>) -> Result<redis::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = TRUSTED
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == port)
+        .map(|(_, pem)| pem.clone());
+    let scheme = if ca.is_some() { "rediss" } else { "redis" };
+    let url = match login {
+        Some((user, pass)) => format!("{scheme}://{user}:{pass}@127.0.0.1:{port}/"),
+        None => format!("{scheme}://127.0.0.1:{port}/"),
+    };
+    match ca {
+        Some(root_cert) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+    .map_err(|e| e.to_string())
+}
+
 /// Logs in as `user` (or as nobody) and runs one command.
 fn run(port: u16, login: Option<(&str, &str)>, args: &[&str]) -> Result<String, String> {
-    let url = match login {
-        Some((user, pass)) => format!("redis://{user}:{pass}@127.0.0.1:{port}/"),
-        None => format!("redis://127.0.0.1:{port}/"),
-    };
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let client = client_for(port, login)?;
     let mut conn = client.get_connection().map_err(|e| e.to_string())?;
     let mut cmd = redis::cmd(args[0]);
     for a in &args[1..] {
@@ -55,7 +96,7 @@ fn run(port: u16, login: Option<(&str, &str)>, args: &[&str]) -> Result<String, 
     })
 }
 
-async fn create_cluster(client: &Client, name: &str, acl: &str) -> u16 {
+async fn create_cluster(url: &str, client: &Client, name: &str, acl: &str) -> u16 {
     let out = client
         .create_cluster()
         .cluster_name(name)
@@ -68,11 +109,15 @@ async fn create_cluster(client: &Client, name: &str, acl: &str) -> u16 {
     assert_eq!(cluster.status(), Some("creating"));
     let endpoint = cluster.cluster_endpoint().unwrap();
     assert_eq!(endpoint.address(), Some("127.0.0.1"));
-    u16::try_from(endpoint.port()).unwrap()
+    let port = u16::try_from(endpoint.port()).unwrap();
+    if cluster.tls_enabled() == Some(true) {
+        trust(url, port).await;
+    }
+    port
 }
 
 /// An ACL holding `user`, and a cluster using it; answers the cluster's port.
-async fn acl_with_cluster(client: &Client, acl: &str, user: &str, cluster: &str) -> u16 {
+async fn acl_with_cluster(url: &str, client: &Client, acl: &str, user: &str, cluster: &str) -> u16 {
     client
         .create_acl()
         .acl_name(acl)
@@ -80,7 +125,7 @@ async fn acl_with_cluster(client: &Client, acl: &str, user: &str, cluster: &str)
         .send()
         .await
         .unwrap();
-    create_cluster(client, cluster, acl).await
+    create_cluster(url, client, cluster, acl).await
 }
 
 async fn set_passwords(client: &Client, user: &str, passwords: &[&str]) {
@@ -126,7 +171,7 @@ async fn acl_users_log_in_and_are_held_to_their_access_strings() {
         .send()
         .await
         .unwrap();
-    let port = acl_with_cluster(&client, "team", "app", "orders").await;
+    let port = acl_with_cluster(&server.url(), &client, "team", "app", "orders").await;
 
     // The cluster is available, its ACL lists it, and the endpoint is the same.
     let described = client
@@ -163,8 +208,11 @@ async fn acl_users_log_in_and_are_held_to_their_access_strings() {
     // Outside it: NOPERM, for keys and for commands.
     let err = run(port, first, &["SET", "billing:total", "1"]).unwrap_err();
     assert!(err.to_uppercase().contains("NOPERM"), "{err}");
-    let err = run(port, first, &["CONFIG", "GET", "port"]).unwrap_err();
+    let err = run(port, first, &["CLIENT", "LIST"]).unwrap_err();
     assert!(err.to_uppercase().contains("NOPERM"), "{err}");
+    // What MemoryDB restricts is unknown to every user.
+    let err = run(port, first, &["CONFIG", "GET", "port"]).unwrap_err();
+    assert!(err.contains("unknown command 'CONFIG'"), "{err}");
     // A wrong password does not log in, and neither does the default user.
     let err = run(
         port,
@@ -263,7 +311,7 @@ async fn the_default_user_follows_the_acl() {
         .unwrap();
     let client = memorydb(&server);
     // open-access: the default user needs no password.
-    let port = create_cluster(&client, "open", "open-access").await;
+    let port = create_cluster(&server.url(), &client, "open", "open-access").await;
     assert_eq!(run(port, None, &["SET", "k", "v"]).unwrap(), "OK");
     assert_eq!(run(port, None, &["GET", "k"]).unwrap(), "v");
 
@@ -346,7 +394,7 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
     let server = memshift::start(&config).await.unwrap();
     let client = memorydb(&server);
     create_password_user(&client, "keeper", "keeper-password-001", "on ~* +@all").await;
-    let port = acl_with_cluster(&client, "keep", "keeper", "durable").await;
+    let port = acl_with_cluster(&server.url(), &client, "keep", "keeper", "durable").await;
     assert_eq!(
         run(port, Some(("keeper", "keeper-password-001")), &["PING"]).unwrap(),
         "PONG"
@@ -364,6 +412,7 @@ async fn clusters_come_back_with_their_users_after_a_restart() {
         .unwrap();
     let endpoint = described.clusters()[0].cluster_endpoint().unwrap();
     let port = u16::try_from(endpoint.port()).unwrap();
+    trust(&server.url(), port).await;
     assert_eq!(
         run(port, Some(("keeper", "keeper-password-001")), &["PING"]).unwrap(),
         "PONG"
@@ -419,7 +468,7 @@ mod iam {
 
     /// AUTH with a token, then one command on the same connection.
     fn run_with_token(port: u16, user: &str, token: &str, args: &[&str]) -> Result<String, String> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let client = super::client_for(port, None).unwrap();
         let mut conn = client.get_connection().map_err(|e| e.to_string())?;
         redis::cmd("AUTH")
             .arg(user)
@@ -436,7 +485,7 @@ mod iam {
     /// `HELLO 2 AUTH <user> <token>` is checked as `AUTH` is.
     fn hello_is_checked_too(port: u16, good: &str, forged: &str) {
         // HELLO with AUTH is checked the same way.
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let client = super::client_for(port, None).unwrap();
         let mut conn = client.get_connection().unwrap();
         let hello: Result<redis::Value, _> = redis::cmd("HELLO")
             .arg(2)
@@ -495,7 +544,7 @@ mod iam {
             .send()
             .await
             .unwrap();
-        let port = acl_with_cluster(&client, "iam-team", "iam-app", "orders").await;
+        let port = acl_with_cluster(&server.url(), &client, "iam-team", "iam-app", "orders").await;
         let now = SystemTime::now();
 
         // A valid token logs in, and the user's access string applies.

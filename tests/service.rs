@@ -896,13 +896,13 @@ async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
     first.terminate();
     let again = ca_pem(&Proc::start(&["--data-dir", data]).url()).await;
     assert_eq!(kept, again);
-    let key = dir.path().join("data/tls/ca.key");
+    let key = dir.path().join("data/ca.key");
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 
     // Given by flags or variables: served as it is, whatever the data directory holds.
-    let cert = dir.path().join("data/tls/ca.pem");
+    let cert = dir.path().join("data/ca.pem");
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let given = ca_pem(&Proc::start(&["--tls-ca-cert", cert, "--tls-ca-key", key]).url()).await;
     assert_eq!(given, kept);
@@ -915,7 +915,7 @@ async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
     assert!(stderr.contains("--tls-ca-key"), "{stderr}");
     let other = temp_dir("ca-other");
     drop(Proc::start(&["--data-dir", other.path().to_str().unwrap()]));
-    let other_key = other.path().join("tls/ca.key");
+    let other_key = other.path().join("ca.key");
     let (code, stderr) = run(
         &[
             "--redis-server",

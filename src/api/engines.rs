@@ -9,6 +9,7 @@ use crate::engines::pgfront::{self, Grant, TemporaryLogin};
 use crate::engines::{postgres, redis};
 use crate::secret::PasswordHash;
 use crate::services::AppState;
+use crate::services::memorydb::clusters::{cluster_dns_name, node_name, slot_ranges};
 use crate::services::memorydb::store::{Auth, DEFAULT_USER};
 use crate::services::redshift::logins::{self, Login, Refusal};
 use crate::services::{memorydb, redshift};
@@ -26,7 +27,7 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 .redis
                 .reconcile(scope, || {
                     api.state
-                        .read(scope, |region| redis_clusters(&region.memorydb))
+                        .read(scope, |region| redis_clusters(&region.memorydb, scope))
                 })
                 .await;
         }
@@ -54,7 +55,7 @@ pub async fn reconcile_all(api: &Api) {
 }
 
 /// What each MemoryDB cluster's Redis server must hold: the users of its ACL.
-fn redis_clusters(store: &memorydb::Store) -> Vec<redis::DesiredCluster> {
+fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredCluster> {
     store
         .clusters
         .values()
@@ -85,6 +86,19 @@ fn redis_clusters(store: &memorydb::Store) -> Vec<redis::DesiredCluster> {
             redis::DesiredCluster {
                 name: cluster.name.clone(),
                 port: cluster.engine_port,
+                shards: slot_ranges(cluster.num_shards)
+                    .into_iter()
+                    .zip(1..)
+                    .map(|(slots, shard)| redis::DesiredShard {
+                        slots,
+                        nodes: (1..=cluster.replicas_per_shard + 1)
+                            .map(|node| node_name(&cluster.name, shard, node))
+                            .collect(),
+                    })
+                    .collect(),
+                tls: cluster.tls,
+                node_ports: cluster.node_ports.clone(),
+                dns_names: vec![cluster_dns_name(&cluster.name, &scope.region)],
                 users,
             }
         })

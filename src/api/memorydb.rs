@@ -161,8 +161,11 @@ pub fn execute(
     let scope = &ctx.scope;
     let port_of = |name: &str| api.engines.redis.port(scope, name);
     let new_port = || api.engines.redis_port();
+    let node_port_of = |name: &str| api.engines.redis.node_port(scope, name);
     let env = clusters::ClusterEnv {
         new_port: &new_port,
+        node_port_of: &node_port_of,
+        endpoint_host: api.engines.redis.endpoint_host(),
         scope,
         now: api.state.clock().now(),
         creation_delay: api.settings.cluster_creation_delay,

@@ -300,7 +300,7 @@ pub struct Api {
 fn authority(settings: &ServiceSettings, dir: Option<&Path>) -> Result<Arc<Authority>, String> {
     let ca = match (&settings.tls_ca, dir) {
         (Some(files), _) => Authority::from_files(files)?,
-        (None, Some(dir)) => Authority::kept_in(&dir.join("tls"))?,
+        (None, Some(dir)) => Authority::kept_in(dir)?,
         (None, None) => Authority::generate()?,
     };
     Ok(Arc::new(ca))
@@ -334,8 +334,8 @@ impl Api {
         settings: ServiceSettings,
         dir: &Path,
     ) -> Result<(Self, Recovery), String> {
-        let ca = authority(&settings, Some(dir))?;
         let (state, recovery) = AppState::durable(defaults, dir)?;
+        let ca = authority(&settings, Some(dir))?;
         let engines = Engines::new(
             settings.redis_server.as_deref(),
             settings.postgres_bin_dir.as_deref(),

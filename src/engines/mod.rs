@@ -46,7 +46,7 @@ impl Engines {
         tls: Arc<Authority>,
     ) -> Self {
         Engines {
-            redis: redis::Redis::new(redis_server),
+            redis: redis::Redis::new(redis_server, Arc::clone(&tls)),
             postgres: postgres::Postgres::new(postgres_bin_dir, data_dir),
             tls,
         }

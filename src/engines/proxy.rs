@@ -16,12 +16,23 @@
 //! user's internal password, which only memshift knows; a token that fails any check
 //! becomes a password that cannot match, so the server answers `WRONGPASS` in order with
 //! everything else. Commands of password users pass through untouched.
+//!
+//! The commands MemoryDB restricts (`CONFIG`, `DEBUG`, `ACL SETUSER`, `CLUSTER SETSLOT`,
+//! `PSYNC`, ...) never reach the server: the proxy renames them to a name no command has
+//! (their own, with a NUL after it), so that the server answers them, in order with
+//! everything else, `ERR unknown command '<name>', with args beginning with: ...`, whatever
+//! the user's access string. No client can change memshift's own admin user, the
+//! server's settings or the cluster's topology.
+//!
+//! An endpoint of a cluster with TLS speaks only TLS, with a certificate of memshift's
+//! CA: a client that starts in plain text has its connection closed at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// Whether an IAM authentication token lets a user sign in to a cluster: the narrow view
 /// of SigV4 and of memshift's clock that the proxy needs.
@@ -40,29 +51,47 @@ impl TokenAuth for NoTokens {
     }
 }
 
-/// What one cluster's proxy needs.
+/// What the proxies of one cluster's endpoints share.
 pub struct Front {
     pub cluster: String,
-    pub backend_port: u16,
     /// IAM users of the cluster, with their internal passwords.
     pub iam_users: Mutex<HashMap<String, String>>,
     pub auth: Arc<dyn TokenAuth>,
+    /// TLS settings, for a cluster with TLS.
+    pub tls: Option<TlsAcceptor>,
 }
 
-/// Accepts clients until the task is aborted.
-pub async fn serve(listener: TcpListener, front: Arc<Front>) {
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts clients until the task is aborted, relaying each to the server on
+/// `backend_port`.
+pub async fn serve(listener: TcpListener, front: Arc<Front>, backend_port: u16) {
     let cluster = front.cluster.clone();
     super::accept(listener, cluster, move |client| {
         let front = Arc::clone(&front);
-        async move { relay(client, &front).await }
+        async move {
+            match &front.tls {
+                None => relay(client, &front, backend_port).await,
+                Some(acceptor) => {
+                    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(client))
+                        .await
+                        .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
+                    relay(stream, &front, backend_port).await
+                }
+            }
+        }
     })
     .await;
 }
 
-async fn relay(client: TcpStream, front: &Front) -> std::io::Result<()> {
-    let backend = TcpStream::connect(("127.0.0.1", front.backend_port)).await?;
+async fn relay<S>(client: S, front: &Front, backend_port: u16) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Send,
+{
+    let backend = TcpStream::connect(("127.0.0.1", backend_port)).await?;
     let _ = backend.set_nodelay(true);
-    let (mut client_read, mut client_write) = client.into_split();
+    let (mut client_read, mut client_write) = tokio::io::split(client);
     let (mut backend_read, mut backend_write) = backend.into_split();
     let replies = async {
         let result = tokio::io::copy(&mut backend_read, &mut client_write).await;
@@ -84,6 +113,7 @@ async fn relay(client: TcpStream, front: &Front) -> std::io::Result<()> {
             while let Some((args, used)) = command(&buf[at..]) {
                 match args {
                     Some(args) if is_auth(&args) => out.extend(encode(&rewrite(front, args))),
+                    Some(args) if restricted(&args).is_some() => out.extend(encode(&refused(args))),
                     _ => out.extend_from_slice(&buf[at..at + used]),
                 }
                 at += used;
@@ -131,6 +161,60 @@ fn command(buf: &[u8]) -> Option<(Option<Vec<Vec<u8>>>, usize)> {
         at = start + len + 2;
     }
     Some((Some(args), at))
+}
+
+/// Commands MemoryDB makes unavailable, and containers of which only some subcommands are.
+const RESTRICTED: &[&str] = &[
+    "bgrewriteaof",
+    "bgsave",
+    "config",
+    "debug",
+    "migrate",
+    "module",
+    "psync",
+    "replicaof",
+    "save",
+    "shutdown",
+    "slaveof",
+    "sync",
+];
+const RESTRICTED_SUBCOMMANDS: &[(&str, &[&str])] = &[
+    ("acl", &["deluser", "load", "save", "setuser"]),
+    (
+        "cluster",
+        &[
+            "addslots",
+            "addslotsrange",
+            "delslots",
+            "delslotsrange",
+            "setslot",
+        ],
+    ),
+];
+
+/// How many leading arguments name a restricted command (1, or 2 with a subcommand).
+fn restricted(args: &[Vec<u8>]) -> Option<usize> {
+    let name = args.first()?;
+    let is = |word: &str| name.eq_ignore_ascii_case(word.as_bytes());
+    if RESTRICTED.iter().any(|c| is(c)) {
+        return Some(1);
+    }
+    let (_, subcommands) = RESTRICTED_SUBCOMMANDS.iter().find(|(c, _)| is(c))?;
+    let sub = args.get(1)?;
+    subcommands
+        .iter()
+        .any(|s| sub.eq_ignore_ascii_case(s.as_bytes()))
+        .then_some(2)
+}
+
+/// A restricted command renamed so that no command matches it: its words joined, then a
+/// NUL, which the server's error message stops at.
+fn refused(mut args: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let words = restricted(&args).unwrap_or(1);
+    let mut name = args[..words].join(&b' ');
+    name.push(0);
+    args.splice(..words, [name]);
+    args
 }
 
 fn is_auth(args: &[Vec<u8>]) -> bool {
@@ -198,5 +282,31 @@ mod tests {
         assert!(inline.is_none());
         assert_eq!(&buf[used..used + used2], b"PING\r\n");
         assert!(command(&buf[used + used2..]).is_none());
+    }
+
+    #[test]
+    fn restricted_commands_are_renamed_to_no_command() {
+        let args = |words: &[&str]| {
+            words
+                .iter()
+                .map(|w| w.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            refused(args(&["CONFIG", "GET", "*"])),
+            args(&["CONFIG\0", "GET", "*"])
+        );
+        assert_eq!(
+            refused(args(&["acl", "SetUser", "x", "on"])),
+            args(&["acl SetUser\0", "x", "on"])
+        );
+        for allowed in [
+            &["ACL", "WHOAMI"][..],
+            &["cluster", "slots"],
+            &["GET", "config"],
+            &["acl"],
+        ] {
+            assert_eq!(restricted(&args(allowed)), None, "{allowed:?}");
+        }
     }
 }

@@ -1,23 +1,36 @@
-//! Real Redis servers behind MemoryDB clusters.
+//! Real Redis servers behind MemoryDB clusters, in cluster mode.
 //!
-//! Each cluster gets its own `redis-server` (or `valkey-server`) child process on a free
-//! loopback port, configured through its standard input (so no secret is on a command
-//! line or in a file): no persistence, bound to 127.0.0.1, and one administrative user,
-//! `memshift-admin`, whose random password lives only in memshift's memory.
+//! Each cluster is `shards` primaries, each with `replicas` replicas, every node its own
+//! `redis-server` (or `valkey-server`) child process in cluster mode, configured through
+//! its standard input (so no secret is on a command line or in a file). The 16384 slots
+//! are split across the shards as the desired state says; replicas replicate their
+//! primary. One administrative user, `memshift-admin`, whose random password lives only
+//! in memshift's memory, exists on every node.
 //!
-//! After every change that can affect a cluster, the region is reconciled: servers are
-//! started for new clusters and stopped for deleted ones, and each server's users are
-//! made exactly those of its cluster's ACL, with `ACL SETUSER <name> reset <access
-//! string> #<sha256>...`. The `default` user follows MemoryDB: without a password when
-//! the ACL holds it (as `open-access` does), switched off when it does not.
+//! Every node has its own endpoint, a proxy ([`super::proxy`]) on a port of its own, and
+//! the cluster has one more, its `ClusterEndpoint`, in front of the first shard's
+//! primary. Nodes announce their endpoints' ports, so `CLUSTER SLOTS`, `CLUSTER SHARDS`,
+//! `CLUSTER NODES`, `MOVED` and `ASK` name them and a client that discovers the topology
+//! reaches every node through its proxy. With TLS, the proxies speak only TLS, with a
+//! certificate of memshift's CA.
+//!
+//! Inside, nodes talk to each other (cluster bus and replication) over TLS on loopback
+//! ports of their own, with a certificate of the same CA: a Redis node announces one
+//! port for TLS peers and another for clients in plain text, and its plain-text clients
+//! (the proxies) are given the proxies' ports.
+//!
+//! After every change that can affect a cluster, the region is reconciled: clusters are
+//! formed for new records and stopped for deleted ones, and every node's users are made
+//! exactly those of the cluster's ACL, with `ACL SETUSER <name> reset <access string>
+//! #<sha256>...`, before the call that changed them is answered. The `default` user
+//! follows MemoryDB: without a password when the ACL holds it (as `open-access` does),
+//! switched off when it does not.
 //!
 //! memshift talks to its servers with the `redis` crate's async client, signed in as
-//! `memshift-admin` (`AUTH memshift-admin <password>` is the first thing sent), with
-//! every exchange bounded by [`ADMIN_TIMEOUT`] so that a hung server cannot hang
-//! memshift. The admin password goes only into the server's standard input and into
-//! that client's connection settings, never onto a command line or into a log.
+//! `memshift-admin`, with every exchange bounded by [`ADMIN_TIMEOUT`] so that a hung
+//! server cannot hang memshift.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -32,14 +45,19 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConn
 
 use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
+use crate::tls::{Authority, endpoint_names};
 
 /// The user memshift administers each server with; never one of the cluster's users.
 pub const ADMIN_USER: &str = "memshift-admin";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest memshift waits for a server to connect or to answer one command.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a new cluster may take to agree on its topology and replicate.
+const FORM_TIMEOUT: Duration = Duration::from_secs(30);
+/// The address every endpoint is reported at and listens on.
+const ENDPOINT_HOST: &str = "127.0.0.1";
 
-/// A user as a cluster's server must know it.
+/// A user as a cluster's servers must know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredUser {
     pub name: String,
@@ -48,37 +66,78 @@ pub struct DesiredUser {
     pub password_hashes: Vec<String>,
     /// The `default` user of an ACL that holds it: no password needed.
     pub nopass: bool,
-    /// Signs in with IAM tokens, checked by the cluster's proxy.
+    /// Signs in with IAM tokens, checked by the cluster's proxies.
     pub iam: bool,
 }
 
-/// A cluster as its server must be.
+/// A cluster as its servers must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredCluster {
     pub name: String,
-    /// The port chosen for its server, used when it is still free.
+    /// The port chosen for the cluster endpoint, used when it is still free.
     pub port: Option<u16>,
+    pub shards: Vec<DesiredShard>,
+    /// Whether every endpoint speaks TLS (and only TLS).
+    pub tls: bool,
+    /// Ports chosen for the nodes' endpoints, by node name, used when still free.
+    pub node_ports: BTreeMap<String, u16>,
+    /// Host names the service reports for the cluster, for its certificate.
+    pub dns_names: Vec<String>,
     pub users: Vec<DesiredUser>,
 }
 
-struct Node {
+/// A shard: its slots (first to last, inclusive) and its nodes' names, primary first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredShard {
+    pub slots: (u16, u16),
+    pub nodes: Vec<String>,
+}
+
+/// One `redis-server` of a cluster, with its endpoint.
+struct Server {
+    name: String,
     child: Child,
-    /// The cluster's endpoint: the proxy in front of the server.
-    port: u16,
-    admin_password: String,
+    /// Plain-text clients: the proxies and memshift.
+    backend: u16,
+    /// TLS peers: the other nodes, for replication and the cluster bus.
+    tls_port: u16,
+    bus: u16,
+    /// The node's endpoint: its proxy.
+    endpoint: u16,
     dir: PathBuf,
-    front: Arc<Front>,
     proxy: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A running cluster.
+struct Running {
+    /// Shards, each its primary first.
+    shards: Vec<Vec<Server>>,
+    endpoint: u16,
+    endpoint_proxy: Option<tokio::task::JoinHandle<()>>,
+    admin_password: String,
+    front: Arc<Front>,
+    /// What it was formed as; another shape needs another cluster.
+    shape: (Vec<DesiredShard>, bool),
+}
+
+impl Running {
+    fn servers(&self) -> impl Iterator<Item = &Server> {
+        self.shards.iter().flatten()
+    }
 }
 
 /// The Redis servers of every cluster, and the binary they run.
 pub struct Redis {
     binary: Option<PathBuf>,
-    nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
-    /// Ports by cluster, readable without waiting (the cluster views need them).
+    clusters: tokio::sync::Mutex<HashMap<(Scope, String), Running>>,
+    /// Cluster endpoint ports by cluster, readable without waiting (the cluster views
+    /// need them while servers are being started or stopped).
     ports: super::Ports,
+    /// Node endpoint ports by node name.
+    node_ports: super::Ports,
     /// How the proxies check IAM tokens.
     token_auth: OnceLock<Arc<dyn TokenAuth>>,
+    tls: OnceLock<Arc<Authority>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -91,19 +150,23 @@ impl std::fmt::Debug for Redis {
 
 impl Redis {
     /// Uses `configured`, or else the first `redis-server` or `valkey-server` on `PATH`;
-    /// `off` runs no servers.
+    /// `off` runs no servers. Endpoint certificates are signed by `tls`.
     #[must_use]
-    pub fn new(configured: Option<&Path>) -> Self {
+    pub fn new(configured: Option<&Path>, tls: Arc<Authority>) -> Self {
         let binary = match configured {
             Some(p) if p == Path::new("off") => None,
             Some(p) => Some(p.to_path_buf()),
             None => find_on_path("redis-server").or_else(|| find_on_path("valkey-server")),
         };
+        let authority = OnceLock::new();
+        let _ = authority.set(tls);
         Redis {
             binary,
-            nodes: tokio::sync::Mutex::default(),
+            clusters: tokio::sync::Mutex::default(),
             ports: super::Ports::default(),
+            node_ports: super::Ports::default(),
             token_auth: OnceLock::new(),
+            tls: authority,
         }
     }
 
@@ -125,10 +188,22 @@ impl Redis {
         self.binary.as_deref()
     }
 
-    /// The loopback port of a cluster's server, when one runs.
+    /// The port of a cluster's endpoint, when it runs.
     #[must_use]
     pub fn port(&self, scope: &Scope, cluster: &str) -> Option<u16> {
         self.ports.get(scope, cluster)
+    }
+
+    /// The port of a node's endpoint, when it runs.
+    #[must_use]
+    pub fn node_port(&self, scope: &Scope, node: &str) -> Option<u16> {
+        self.node_ports.get(scope, node)
+    }
+
+    /// The host every endpoint is reported at.
+    #[must_use]
+    pub fn endpoint_host(&self) -> &'static str {
+        ENDPOINT_HOST
     }
 
     /// Whether any server runs for the region.
@@ -137,56 +212,72 @@ impl Redis {
         self.ports.any_in(scope)
     }
 
-    /// Makes the region's servers match its clusters: starts, stops, and sets users.
-    /// Problems are logged: the control plane has already changed.
-    /// `desired` is read once the servers are locked, so that concurrent changes are
-    /// applied in the order they were made.
+    /// Makes the region's servers match its clusters: forms new clusters, stops deleted
+    /// ones, and sets users on every node. Problems are logged: the control plane has
+    /// already changed. `desired` is read once the servers are locked, so that concurrent
+    /// changes are applied in the order they were made.
     pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Vec<DesiredCluster>) {
         let Some(binary) = &self.binary else {
             return;
         };
-        let mut nodes = self.nodes.lock().await;
+        let mut running = self.clusters.lock().await;
         let clusters = &desired();
-        if clusters.is_empty() && !nodes.keys().any(|(s, _)| s == scope) {
+        if clusters.is_empty() && !running.keys().any(|(s, _)| s == scope) {
             return;
         }
-        let gone: Vec<(Scope, String)> = nodes
+        let gone: Vec<(Scope, String)> = running
             .keys()
             .filter(|(s, name)| s == scope && !clusters.iter().any(|c| &c.name == name))
             .cloned()
             .collect();
         for key in gone {
-            if let Some(node) = nodes.remove(&key) {
-                self.forget(&key);
-                stop(node).await;
-                tracing::info!(cluster = %key.1, "redis server stopped");
+            if let Some(cluster) = running.remove(&key) {
+                self.forget(&key.0, &cluster);
+                stop(cluster).await;
+                tracing::info!(cluster = %key.1, "redis cluster stopped");
             }
         }
         for cluster in clusters {
             let key = (scope.clone(), cluster.name.clone());
-            let running = match nodes.get_mut(&key) {
-                Some(node) => matches!(node.child.try_wait(), Ok(None)),
-                None => false,
-            };
-            if !running {
-                if let Some(old) = nodes.remove(&key) {
-                    tracing::warn!(cluster = %cluster.name, "redis server had exited; starting it again");
+            let shape = (cluster.shards.clone(), cluster.tls);
+            let healthy = running.get_mut(&key).is_some_and(|r| {
+                r.shape == shape
+                    && r.shards
+                        .iter_mut()
+                        .flatten()
+                        .all(|s| matches!(s.child.try_wait(), Ok(None)))
+            });
+            if !healthy {
+                if let Some(old) = running.remove(&key) {
+                    tracing::warn!(cluster = %cluster.name, "redis cluster changed shape or lost a server; forming it again");
+                    self.forget(scope, &old);
                     stop(old).await;
                 }
-                match start(binary, &cluster.name, cluster.port, self.token_auth()).await {
-                    Ok(node) => {
-                        tracing::info!(cluster = %cluster.name, port = node.port, "redis server started");
-                        self.ports.set(key.clone(), node.port);
-                        nodes.insert(key.clone(), node);
+                let started = Instant::now();
+                match self.form(binary, cluster).await {
+                    Ok(formed) => {
+                        tracing::info!(
+                            cluster = %cluster.name,
+                            port = formed.endpoint,
+                            nodes = formed.servers().count(),
+                            millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                            "redis cluster formed"
+                        );
+                        self.ports.set(key.clone(), formed.endpoint);
+                        for server in formed.servers() {
+                            self.node_ports
+                                .set((scope.clone(), server.name.clone()), server.endpoint);
+                        }
+                        running.insert(key.clone(), formed);
                     }
                     Err(e) => {
-                        tracing::error!(cluster = %cluster.name, error = %e, "cannot start a redis server");
+                        tracing::error!(cluster = %cluster.name, error = %e, "cannot form a redis cluster");
                         continue;
                     }
                 }
             }
-            if let Some(node) = nodes.get(&key)
-                && let Err(e) = apply_users(node, &cluster.users).await
+            if let Some(formed) = running.get(&key)
+                && let Err(e) = apply_users(formed, &cluster.users).await
             {
                 tracing::error!(cluster = %cluster.name, error = %e, "cannot apply the ACL's users");
             }
@@ -195,16 +286,252 @@ impl Redis {
 
     /// Stops every server (at shutdown).
     pub async fn stop_all(&self) {
-        let mut nodes = self.nodes.lock().await;
-        for (key, node) in nodes.drain() {
-            self.forget(&key);
-            stop(node).await;
+        let mut running = self.clusters.lock().await;
+        for ((scope, _), cluster) in running.drain() {
+            self.forget(&scope, &cluster);
+            stop(cluster).await;
         }
     }
 
-    fn forget(&self, key: &(Scope, String)) {
-        self.ports.remove(key);
+    fn forget(&self, scope: &Scope, cluster: &Running) {
+        self.ports
+            .remove(&(scope.clone(), cluster.front.cluster.clone()));
+        for server in cluster.servers() {
+            self.node_ports
+                .remove(&(scope.clone(), server.name.clone()));
+        }
     }
+
+    /// Starts every node of a cluster, joins them into one cluster with its slots and
+    /// replicas, and opens the endpoints once it is whole.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one formation, step by step, each undone on failure"
+    )]
+    async fn form(&self, binary: &Path, desired: &DesiredCluster) -> Result<Running, String> {
+        let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
+        let mut bytes = [0u8; 24];
+        rand::fill(&mut bytes);
+        let admin_password = hex::encode(bytes);
+        // The nodes' own certificate, for TLS between them on loopback.
+        let inner = authority.issue(&endpoint_names(Vec::new()))?;
+        let node_names: Vec<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
+        let listeners = {
+            let mut all = Vec::new();
+            for name in &node_names {
+                let preferred = desired.node_ports.get(*name).copied();
+                all.push(
+                    super::bind_endpoint(preferred)
+                        .await
+                        .map_err(|e| format!("no free port: {e}"))?,
+                );
+            }
+            all
+        };
+        let starts = node_names.iter().zip(&listeners).map(|(name, listener)| {
+            let endpoint = listener.local_addr().map(|a| a.port());
+            let (inner, password, ca) = (&inner, &admin_password, authority.cert_pem());
+            async move {
+                let endpoint = endpoint.map_err(|e| e.to_string())?;
+                // A port chosen free can be taken before the server binds it: try again
+                // with others.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match start_server(binary, &desired.name, name, endpoint, inner, ca, password)
+                        .await
+                    {
+                        Err(e) if tries < 3 && e.contains("Failed listening") => {}
+                        other => break other,
+                    }
+                }
+            }
+        });
+        let mut servers = Vec::new();
+        let mut failure = None;
+        for result in futures_util::future::join_all(starts).await {
+            match result {
+                Ok(server) => servers.push(server),
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(e) = failure {
+            for server in servers {
+                stop_server(server).await;
+            }
+            return Err(e);
+        }
+        let shards: Vec<Vec<Server>> = {
+            let mut rest = servers.into_iter();
+            desired
+                .shards
+                .iter()
+                .map(|shard| rest.by_ref().take(shard.nodes.len()).collect())
+                .collect()
+        };
+        let mut running = Running {
+            shards,
+            endpoint: 0,
+            endpoint_proxy: None,
+            admin_password,
+            front: Arc::new(Front {
+                cluster: desired.name.clone(),
+                iam_users: Mutex::default(),
+                auth: self.token_auth(),
+                tls: None,
+            }),
+            shape: (desired.shards.clone(), desired.tls),
+        };
+        if let Err(e) = join(&running, desired).await {
+            stop(running).await;
+            return Err(e);
+        }
+        let tls = if desired.tls {
+            let names = endpoint_names(
+                std::iter::once(ENDPOINT_HOST.to_owned()).chain(desired.dns_names.iter().cloned()),
+            );
+            let config = match authority.server_config(&names) {
+                Ok(c) => c,
+                Err(e) => {
+                    stop(running).await;
+                    return Err(e);
+                }
+            };
+            Some(tokio_rustls::TlsAcceptor::from(config))
+        } else {
+            None
+        };
+        running.front = Arc::new(Front {
+            cluster: desired.name.clone(),
+            iam_users: Mutex::default(),
+            auth: self.token_auth(),
+            tls,
+        });
+        let endpoint = match super::bind_endpoint(desired.port).await {
+            Ok(l) => l,
+            Err(e) => {
+                stop(running).await;
+                return Err(format!("no free port: {e}"));
+            }
+        };
+        running.endpoint = endpoint.local_addr().map_or(0, |a| a.port());
+        let first_primary = running.shards[0][0].backend;
+        running.endpoint_proxy = Some(tokio::spawn(proxy::serve(
+            endpoint,
+            Arc::clone(&running.front),
+            first_primary,
+        )));
+        for (server, listener) in running.shards.iter_mut().flatten().zip(listeners) {
+            server.proxy = Some(tokio::spawn(proxy::serve(
+                listener,
+                Arc::clone(&running.front),
+                server.backend,
+            )));
+        }
+        Ok(running)
+    }
+}
+
+/// Joins started nodes into one cluster: slots to the primaries, one meeting, replicas to
+/// their primaries; then waits until every node sees the cluster whole and every replica
+/// is in sync.
+async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String> {
+    let password = &cluster.admin_password;
+    let mut conns = Vec::new();
+    for server in cluster.servers() {
+        conns.push(admin_connection(server.backend, password).await?);
+    }
+    let mut ids = Vec::new();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        ids.push(call::<String>(conn, &["CLUSTER", "MYID"]).await?);
+        let epoch = (i + 1).to_string();
+        call::<()>(conn, &["CLUSTER", "SET-CONFIG-EPOCH", &epoch]).await?;
+    }
+    // The index of each node's primary (itself for a primary).
+    let mut primary_of = Vec::new();
+    for shard in &cluster.shards {
+        let primary = primary_of.len();
+        primary_of.extend(std::iter::repeat_n(primary, shard.len()));
+    }
+    for (shard, desired) in desired.shards.iter().enumerate() {
+        let primary = primary_of
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| *i == **p)
+            .nth(shard)
+            .map_or(0, |(i, _)| i);
+        let (first, last) = (desired.slots.0.to_string(), desired.slots.1.to_string());
+        call::<()>(
+            &mut conns[primary],
+            &["CLUSTER", "ADDSLOTSRANGE", &first, &last],
+        )
+        .await?;
+    }
+    let servers: Vec<&Server> = cluster.servers().collect();
+    for other in servers.iter().skip(1) {
+        let (port, bus) = (other.backend.to_string(), other.bus.to_string());
+        call::<()>(
+            &mut conns[0],
+            &["CLUSTER", "MEET", "127.0.0.1", &port, &bus],
+        )
+        .await?;
+    }
+    let deadline = Instant::now() + FORM_TIMEOUT;
+    let total = servers.len();
+    'meet: loop {
+        for conn in &mut conns {
+            let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+            let known = nodes
+                .lines()
+                .filter(|l| !l.contains("handshake") && !l.contains("noaddr"))
+                .count();
+            if known < total {
+                pause(deadline, "the nodes to meet").await?;
+                continue 'meet;
+            }
+        }
+        break;
+    }
+    for (i, conn) in conns.iter_mut().enumerate() {
+        if primary_of[i] != i {
+            let primary = &ids[primary_of[i]];
+            call::<()>(conn, &["CLUSTER", "REPLICATE", primary]).await?;
+        }
+    }
+    let replicas = primary_of
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| i != *p)
+        .count();
+    'whole: loop {
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let info: String = call(conn, &["CLUSTER", "INFO"]).await?;
+            let mut ready = info.contains("cluster_state:ok");
+            if ready {
+                // Every node knows every replica as one, so that its topology lists them.
+                let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+                ready = nodes.lines().filter(|l| l.contains("slave")).count() == replicas;
+            }
+            if ready && primary_of[i] != i {
+                let replication: String = call(conn, &["INFO", "replication"]).await?;
+                ready = replication.contains("master_link_status:up");
+            }
+            if !ready {
+                pause(deadline, "the cluster to be whole").await?;
+                continue 'whole;
+            }
+        }
+        return Ok(());
+    }
+}
+
+/// Waits a moment before the next look, unless the deadline has passed.
+async fn pause(deadline: Instant, what: &str) -> Result<(), String> {
+    if Instant::now() > deadline {
+        return Err(format!("timed out waiting for {what}"));
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -214,32 +541,50 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-async fn start(
+/// Starts one node: a server in cluster mode, in its own temporary directory, with the
+/// nodes' certificate, announcing `endpoint` to its plain-text clients.
+async fn start_server(
     binary: &Path,
     cluster: &str,
-    preferred: Option<u16>,
-    auth: Arc<dyn TokenAuth>,
-) -> Result<Node, String> {
-    // The endpoint (the proxy) takes the chosen port when it is free; the server itself
-    // listens on another.
-    let listener = super::bind_endpoint(preferred)
-        .await
+    name: &str,
+    endpoint: u16,
+    inner: &crate::tls::Leaf,
+    ca_pem: &str,
+    admin_password: &str,
+) -> Result<Server, String> {
+    // Three distinct ports, held together while they are chosen.
+    let held: Vec<std::net::TcpListener> = (0..3)
+        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
+        .collect::<Result<_, _>>()
         .map_err(|e| format!("no free port: {e}"))?;
-    let public = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let port = super::free_port().map_err(|e| format!("no free port: {e}"))?;
+    let port = |i: usize| held[i].local_addr().map_or(0, |a| a.port());
+    let (backend, tls_port, bus) = (port(0), port(1), port(2));
+    drop(held);
     let dir = std::env::temp_dir().join(format!(
-        "memshift-redis-{}-{cluster}-{port}",
+        "memshift-redis-{}-{name}-{backend}",
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut bytes = [0u8; 24];
-    rand::fill(&mut bytes);
-    let admin_password = hex::encode(bytes);
+    let files = [
+        ("node.pem", inner.cert_pem.as_str()),
+        ("node.key", inner.key_pem.as_str()),
+        ("ca.pem", ca_pem),
+    ];
+    for (file, contents) in files {
+        write_private(&dir.join(file), contents)?;
+    }
+    let d = dir.display();
     let config = format!(
-        "port {port}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
-         appendonly no\nloglevel warning\nlogfile \"\"\ndir \"{}\"\n\
-         user {ADMIN_USER} on >{admin_password} ~* &* +@all\n",
-        dir.display()
+        "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
+         appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
+         cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
+         cluster-node-timeout 5000\ncluster-announce-ip {ENDPOINT_HOST}\n\
+         cluster-announce-port {endpoint}\ncluster-announce-tls-port {tls_port}\n\
+         tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
+         tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\
+         tls-auth-clients optional\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n\
+         masteruser {ADMIN_USER}\nmasterauth {admin_password}\n\
+         user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
     );
     let mut child = Command::new(binary)
         .arg("-")
@@ -255,45 +600,66 @@ async fn start(
             .await
             .map_err(|e| format!("cannot configure the server: {e}"))?;
     }
-    let front = Arc::new(Front {
-        cluster: cluster.to_owned(),
-        backend_port: port,
-        iam_users: Mutex::default(),
-        auth,
-    });
-    let node = Node {
+    let server = Server {
+        name: name.to_owned(),
         child,
-        port: public,
-        admin_password,
+        backend,
+        tls_port,
+        bus,
+        endpoint,
         dir,
-        front: Arc::clone(&front),
         proxy: None,
     };
-    let mut node = wait_ready(node, Instant::now()).await?;
-    node.proxy = Some(tokio::spawn(proxy::serve(listener, front)));
-    Ok(node)
-}
-
-async fn wait_ready(mut node: Node, started: Instant) -> Result<Node, String> {
+    let started = Instant::now();
+    let mut server = server;
     loop {
-        if admin_connection(&node).await.is_ok() {
-            return Ok(node);
+        if admin_connection(server.backend, admin_password)
+            .await
+            .is_ok()
+        {
+            tracing::debug!(
+                cluster,
+                node = name,
+                port = server.backend,
+                tls_port = server.tls_port,
+                "redis server started"
+            );
+            return Ok(server);
         }
-        if let Ok(Some(status)) = node.child.try_wait() {
-            let _ = std::fs::remove_dir_all(&node.dir);
-            return Err(format!("the server exited at start: {status}"));
+        if let Ok(Some(status)) = server.child.try_wait() {
+            let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+            let last = log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            return Err(format!("the server exited at start ({status}): {last}"));
         }
         if started.elapsed() > START_TIMEOUT {
-            stop(node).await;
+            stop_server(server).await;
             return Err("the server did not answer within 10 s".to_owned());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
-/// panicking test) is killed, and its directory goes.
-impl Drop for Node {
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(contents.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A server dropped without [`stop_server`] (memshift's runtime ending, a panicking test)
+/// is killed, and its directory goes.
+impl Drop for Server {
     fn drop(&mut self) {
         if let Some(proxy) = self.proxy.take() {
             proxy.abort();
@@ -308,32 +674,44 @@ impl Drop for Node {
     }
 }
 
-async fn stop(mut node: Node) {
-    if let Some(proxy) = node.proxy.take() {
-        proxy.abort();
-    }
-    let _ = node.child.start_kill();
-    let _ = tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await;
-    let _ = std::fs::remove_dir_all(&node.dir);
-}
-
-/// Makes the server's users exactly `users` (besides memshift's own).
-async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
-    let mut conn = admin_connection(node).await?;
-    let existing: Vec<String> = call(&mut conn, &["ACL", "USERS"]).await?;
-    for name in existing {
-        if name != ADMIN_USER && name != "default" && !users.iter().any(|u| u.name == name) {
-            call::<()>(&mut conn, &["ACL", "DELUSER", &name]).await?;
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(proxy) = self.endpoint_proxy.take() {
+            proxy.abort();
         }
     }
-    let mut default_applied = false;
-    let known = node
+}
+
+async fn stop_server(mut server: Server) {
+    if let Some(proxy) = server.proxy.take() {
+        proxy.abort();
+    }
+    let _ = server.child.start_kill();
+    let _ = tokio::time::timeout(Duration::from_secs(5), server.child.wait()).await;
+    let _ = std::fs::remove_dir_all(&server.dir);
+}
+
+async fn stop(mut cluster: Running) {
+    if let Some(proxy) = cluster.endpoint_proxy.take() {
+        proxy.abort();
+    }
+    let servers: Vec<Server> = std::mem::take(&mut cluster.shards)
+        .into_iter()
+        .flatten()
+        .collect();
+    futures_util::future::join_all(servers.into_iter().map(stop_server)).await;
+}
+
+/// Makes every node's users exactly `users` (besides memshift's own).
+async fn apply_users(cluster: &Running, users: &[DesiredUser]) -> Result<(), String> {
+    let known = cluster
         .front
         .iam_users
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     let mut iam = HashMap::new();
+    let mut commands: Vec<Vec<String>> = Vec::new();
     for user in users {
         let mut secrets: Vec<String> = user
             .password_hashes
@@ -341,7 +719,7 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
             .map(|h| format!("#{h}"))
             .collect();
         if user.iam {
-            // IAM users sign in through the proxy, which alone knows this password.
+            // IAM users sign in through the proxies, which alone know this password.
             let secret = known.get(&user.name).cloned().unwrap_or_else(|| {
                 let mut bytes = [0u8; 24];
                 rand::fill(&mut bytes);
@@ -350,37 +728,68 @@ async fn apply_users(node: &Node, users: &[DesiredUser]) -> Result<(), String> {
             secrets.push(format!(">{secret}"));
             iam.insert(user.name.clone(), secret);
         }
-        let mut args: Vec<&str> = vec!["ACL", "SETUSER", &user.name, "reset"];
+        let mut args: Vec<String> = ["ACL", "SETUSER", &user.name, "reset"]
+            .map(str::to_owned)
+            .to_vec();
         if user.nopass {
-            args.push("nopass");
+            args.push("nopass".to_owned());
         }
-        args.extend(secrets.iter().map(String::as_str));
-        args.extend(user.access_string.split_whitespace());
-        call::<()>(&mut conn, &args).await?;
-        default_applied |= user.name == "default";
+        args.extend(secrets);
+        args.extend(user.access_string.split_whitespace().map(str::to_owned));
+        commands.push(args);
     }
-    if !default_applied {
+    if !users.iter().any(|u| u.name == "default") {
         // An ACL without `default`: the default user cannot be used at all.
-        call::<()>(&mut conn, &["ACL", "SETUSER", "default", "reset", "off"]).await?;
+        commands.push(
+            ["ACL", "SETUSER", "default", "reset", "off"]
+                .map(str::to_owned)
+                .to_vec(),
+        );
     }
-    *node
+    // IAM passwords are known to the proxies before any node accepts them.
+    cluster
+        .front
+        .iam_users
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .extend(iam.clone());
+    let results = futures_util::future::join_all(cluster.servers().map(|server| {
+        let commands = &commands;
+        async move {
+            let mut conn = admin_connection(server.backend, &cluster.admin_password).await?;
+            let existing: Vec<String> = call(&mut conn, &["ACL", "USERS"]).await?;
+            for name in existing {
+                if name != ADMIN_USER && name != "default" && !users.iter().any(|u| u.name == name)
+                {
+                    call::<()>(&mut conn, &["ACL", "DELUSER", &name]).await?;
+                }
+            }
+            for args in commands {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                call::<()>(&mut conn, &args).await?;
+            }
+            Ok::<(), String>(())
+        }
+    }))
+    .await;
+    *cluster
         .front
         .iam_users
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = iam;
-    Ok(())
+    results.into_iter().collect()
 }
 
-/// A connection to a node's server, signed in as memshift's admin user.
-async fn admin_connection(node: &Node) -> Result<MultiplexedConnection, String> {
-    let info = ConnectionAddr::Tcp("127.0.0.1".to_owned(), node.front.backend_port)
+/// A connection to a server, signed in as memshift's admin user.
+async fn admin_connection(port: u16, password: &str) -> Result<MultiplexedConnection, String> {
+    let info = ConnectionAddr::Tcp("127.0.0.1".to_owned(), port)
         .into_connection_info()
         .map_err(|e| e.to_string())?
         .set_tcp_settings(TcpSettings::default().set_nodelay(true))
         .set_redis_settings(
             RedisConnectionInfo::default()
                 .set_username(ADMIN_USER)
-                .set_password(&node.admin_password)
+                .set_password(password)
                 .set_skip_set_lib_name(),
         );
     let client = redis::Client::open(info).map_err(|e| e.to_string())?;

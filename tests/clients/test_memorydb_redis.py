@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.request
 
 import pytest
 
@@ -19,7 +20,16 @@ if shutil.which("redis-server") is None and shutil.which("valkey-server") is Non
     pytest.skip("no redis-server on PATH", allow_module_level=True)
 
 
-def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_account, password):
+@pytest.fixture(scope="module")
+def ca_file(engine_server, tmp_path_factory) -> str:
+    """memshift's CA, as an application would save it to trust the endpoints."""
+    path = tmp_path_factory.mktemp("ca") / "memshift-ca.pem"
+    path.write_bytes(urllib.request.urlopen(f"{engine_server.url}/_memshift/ca.pem").read())
+    return str(path)
+
+
+def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_account, password,
+                                        ca_file):
     memorydb = make_client(access_key_id=fresh_account, endpoint_url=engine_server.url)
     first, second = password(), password()
     user = new_name("app")
@@ -40,7 +50,7 @@ def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_accoun
 
     def connect(pw):
         return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], username=user,
-                           password=pw, socket_timeout=5)
+                           password=pw, socket_timeout=5, ssl=True, ssl_ca_certs=ca_file)
 
     app = connect(first)
     assert app.set("app:greeting", "hello")
@@ -62,4 +72,5 @@ def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_accoun
 
     memorydb.delete_cluster(ClusterName=cluster)
     with pytest.raises(redis.exceptions.ConnectionError):
-        redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2).ping()
+        redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2,
+                    ssl=True, ssl_ca_certs=ca_file).ping()

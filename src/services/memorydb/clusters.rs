@@ -18,6 +18,11 @@ use super::store::{ClusterRecord, Store, arn};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
 use crate::state::Scope;
 
+/// The ACL a cluster without TLS must use.
+const OPEN_ACCESS: &str = "open-access";
+const TLS_NEEDED: &str =
+    "A cluster with TLS disabled must use the open-access ACL: TLS is required for any other ACL.";
+
 /// What cluster operations know besides their input.
 pub struct ClusterEnv<'a> {
     pub scope: &'a Scope,
@@ -28,6 +33,10 @@ pub struct ClusterEnv<'a> {
     pub port_of: &'a dyn Fn(&str) -> Option<u16>,
     /// A free loopback port for a new cluster's server, when servers can be run.
     pub new_port: &'a dyn Fn() -> Option<u16>,
+    /// The port of a node's endpoint, when its server runs.
+    pub node_port_of: &'a dyn Fn(&str) -> Option<u16>,
+    /// The host the endpoints of running clusters are reported at.
+    pub endpoint_host: &'a str,
 }
 
 const NODE_TYPES: &[&str] = &[
@@ -83,6 +92,10 @@ pub fn create(
     if !store.acls.contains_key(&acl_key) {
         return Err(Error::AclNotFound(req.acl_name.clone()));
     }
+    let tls = req.tls_enabled.unwrap_or(true);
+    if !tls && acl_key != OPEN_ACCESS {
+        return Err(combination(TLS_NEEDED));
+    }
     if store.clusters.contains_key(&name) {
         return Err(Error::ClusterAlreadyExists(name));
     }
@@ -98,7 +111,7 @@ pub fn create(
         num_shards: shards,
         replicas_per_shard: replicas,
         port,
-        tls: req.tls_enabled.unwrap_or(true),
+        tls,
         parameter_group: req
             .parameter_group_name
             .clone()
@@ -126,6 +139,9 @@ pub fn create(
         created: env.now,
         tags,
         engine_port: (env.new_port)(),
+        node_ports: node_names(&name, shards, replicas)
+            .filter_map(|node| Some((node, (env.new_port)()?)))
+            .collect(),
     };
     if let Some(acl) = store.acls.get_mut(&acl_key) {
         acl.clusters.insert(name.clone());
@@ -234,6 +250,12 @@ pub fn update(
     if let Some(acl) = &new_acl {
         cluster.acl_name.clone_from(acl);
     }
+    if !cluster.tls
+        && let Some(acl) = &new_acl
+        && acl != OPEN_ACCESS
+    {
+        return Err(combination(TLS_NEEDED));
+    }
     let view = view(cluster, env, "updating", false);
     if let Some(acl) = new_acl
         && acl != old_acl
@@ -292,23 +314,41 @@ fn view(
 ) -> Cluster {
     let endpoint = match (env.port_of)(&record.name).or(record.engine_port) {
         Some(port) => Endpoint {
-            address: "127.0.0.1".to_owned(),
+            address: env.endpoint_host.to_owned(),
             port: i32::from(port),
         },
         None => Endpoint {
-            address: format!(
-                "clustercfg.{}.memshift.memorydb.{}.amazonaws.com",
-                record.name, env.scope.region
-            ),
+            address: cluster_dns_name(&record.name, &env.scope.region),
             port: record.port,
         },
     };
+    let ranges = slot_ranges(record.num_shards);
     let shard_list = shards.then(|| {
         (1..=record.num_shards)
-            .map(|i| {
+            .zip(&ranges)
+            .map(|(i, (first, last))| {
                 let nodes: Vec<Node> = (1..=record.replicas_per_shard + 1)
-                    .map(|n| Node {
-                        name: format!("{}-{i:04}-{n:03}", record.name),
+                    .map(|n| {
+                        let name = node_name(&record.name, i, n);
+                        let endpoint = match (env.node_port_of)(&name)
+                            .or_else(|| record.node_ports.get(&name).copied())
+                        {
+                            Some(port) => Endpoint {
+                                address: env.endpoint_host.to_owned(),
+                                port: i32::from(port),
+                            },
+                            None => Endpoint {
+                                address: format!(
+                                    "{name}.{}.memshift.memorydb.{}.amazonaws.com",
+                                    record.name, env.scope.region
+                                ),
+                                port: record.port,
+                            },
+                        };
+                        (n, name, endpoint)
+                    })
+                    .map(|(n, name, endpoint)| Node {
+                        name,
                         status: "available",
                         availability_zone: format!(
                             "{}{}",
@@ -316,13 +356,13 @@ fn view(
                             ['a', 'b', 'c'][usize::try_from(n).unwrap_or(0) % 3]
                         ),
                         create_time: epoch_seconds(record.created),
-                        endpoint: endpoint.clone(),
+                        endpoint,
                     })
                     .collect();
                 Shard {
                     name: format!("{i:04}"),
                     status: "available",
-                    slots: slots(i, record.num_shards),
+                    slots: format!("{first}-{last}"),
                     number_of_nodes: i32::try_from(nodes.len()).unwrap_or(i32::MAX),
                     nodes,
                 }
@@ -380,9 +420,46 @@ fn epoch_seconds(t: DateTime<Utc>) -> f64 {
 }
 
 /// The hash slots of shard `i` of `n` (16,384 slots spread evenly).
-fn slots(i: i32, n: i32) -> String {
-    let per = 16384 / n;
-    let start = (i - 1) * per;
-    let end = if i == n { 16383 } else { i * per - 1 };
-    format!("{start}-{end}")
+/// How the 16384 slots are split across `shards` shards: in order, as evenly as whole
+/// slots allow, as `redis-cli --cluster create` splits them.
+#[must_use]
+pub fn slot_ranges(shards: i32) -> Vec<(u16, u16)> {
+    let shards = u16::try_from(shards.clamp(1, 500)).unwrap_or(1);
+    let per = 16384.0 / f64::from(shards);
+    let mut first = 0_u16;
+    (0..shards)
+        .map(|i| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "the value lies within 0..16384"
+            )]
+            let last = if i + 1 == shards {
+                16383
+            } else {
+                ((f64::from(i) * per + per - 1.0).round() as u16).min(16383)
+            };
+            let range = (first, last);
+            first = last + 1;
+            range
+        })
+        .collect()
+}
+
+/// The cluster endpoint's name in AWS's form (reported when no server runs, and
+/// covered by the endpoints' certificates).
+#[must_use]
+pub fn cluster_dns_name(cluster: &str, region: &str) -> String {
+    format!("clustercfg.{cluster}.memshift.memorydb.{region}.amazonaws.com")
+}
+
+/// `<cluster>-<shard:04>-<node:03>`, both counted from 1; node 1 is the shard's primary.
+#[must_use]
+pub fn node_name(cluster: &str, shard: i32, node: i32) -> String {
+    format!("{cluster}-{shard:04}-{node:03}")
+}
+
+/// Every node's name, shard by shard, each shard's primary first.
+pub fn node_names(cluster: &str, shards: i32, replicas: i32) -> impl Iterator<Item = String> + '_ {
+    (1..=shards).flat_map(move |s| (1..=replicas + 1).map(move |n| node_name(cluster, s, n)))
 }

@@ -77,6 +77,10 @@ pub struct ClusterRecord {
     /// binary is available (and kept across restarts when it is still free).
     #[serde(default)]
     pub engine_port: Option<u16>,
+    /// The ports of the nodes' endpoints, by node name, chosen at creation like
+    /// `engine_port`.
+    #[serde(default)]
+    pub node_ports: std::collections::BTreeMap<String, u16>,
 }
 
 /// MemoryDB's state in one account and region.
