@@ -223,3 +223,27 @@ def test_tls_off_needs_the_open_access_acl(make_client, engine_server, fresh_acc
     with pytest.raises(memorydb.exceptions.InvalidParameterCombinationException):
         memorydb.update_cluster(ClusterName=cluster, ACLName=acl)
     memorydb.delete_cluster(ClusterName=cluster)
+
+
+def test_readme_journey_redis_cli_over_tls(make_client, engine_server, fresh_account, ca_file):
+    """The README's redis-cli journey, as printed: cluster mode, TLS, memshift's CA."""
+    if shutil.which("redis-cli") is None:
+        pytest.skip("no redis-cli")
+    import subprocess
+    memorydb = make_client(access_key_id=fresh_account, endpoint_url=engine_server.url)
+    memorydb.create_user(UserName="app", AccessString="on ~app:* +@read +@write",
+                         AuthenticationMode={"Type": "password", "Passwords": ["app-password-0001"]})
+    memorydb.create_acl(ACLName="team", UserNames=["app"])
+    endpoint = memorydb.create_cluster(ClusterName="orders", NodeType="db.t4g.small",
+                                       ACLName="team", NumShards=3)["Cluster"]["ClusterEndpoint"]
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            ["redis-cli", "-c", "--tls", "--cacert", ca_file, "-p", str(endpoint["Port"]),
+             "--user", "app", "--pass", "app-password-0001", "--no-auth-warning", *args],
+            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+
+    assert cli("set", "app:greeting", "hello") == "OK"
+    assert cli("get", "app:greeting") == "hello"
+    assert "NOPERM" in cli("set", "other", "1")
+    memorydb.delete_cluster(ClusterName="orders")
