@@ -7,6 +7,7 @@
 //! ([`pgfront::Logins`], [`proxy::TokenAuth`]); the API layer implements those from the
 //! services' records.
 
+pub mod certificate;
 pub mod pgadmin;
 pub mod pgfront;
 pub mod pgwire;
@@ -47,7 +48,8 @@ impl Engines {
     ) -> Self {
         Engines {
             redis: redis::Redis::new(redis_server),
-            postgres: postgres::Postgres::new(postgres_bin_dir, data_dir),
+            postgres: postgres::Postgres::new(postgres_bin_dir, data_dir)
+                .with_authority(Arc::clone(&tls)),
             tls,
         }
     }
