@@ -103,6 +103,7 @@ fn postgres_clusters(scope: &Scope, store: &redshift::Store) -> Vec<postgres::De
             db_name: c.db_name.clone(),
             port: c.engine_port,
             names: c.host_names(scope),
+            version: redshift::store::version_string(),
         })
         .collect()
 }

@@ -10,6 +10,7 @@
 pub mod certificate;
 pub mod pgadmin;
 pub mod pgfront;
+pub mod pgredshift;
 pub mod pgwire;
 pub mod postgres;
 pub mod proxy;

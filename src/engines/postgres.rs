@@ -26,6 +26,7 @@ use tokio::process::{Child, Command};
 use super::certificate::EndpointTls;
 use super::pgadmin::{ADMIN_USER, SOCKET_PORT, admin_session, execute, first_column};
 use super::pgfront::{self, Front, Logins};
+use super::pgredshift;
 use super::pgwire::{ident, literal};
 use crate::state::Scope;
 use crate::tls::{Authority, endpoint_names};
@@ -42,6 +43,8 @@ pub struct DesiredCluster {
     pub port: Option<u16>,
     /// The host names its endpoint's certificate carries besides the loopback names.
     pub names: Vec<String>,
+    /// What `version()` answers in its databases.
+    pub version: String,
 }
 
 struct Node {
@@ -437,7 +440,7 @@ async fn bootstrap(
         let db = admin_session(socket, &cluster.db_name).await?;
         execute(&db, "GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
     }
-    Ok(())
+    pgredshift::install(admin, socket, &cluster.version).await
 }
 
 /// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
