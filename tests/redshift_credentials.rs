@@ -220,6 +220,47 @@ async fn a_custom_domain_names_the_cluster() {
         .await
         .unwrap();
     assert_eq!(creds.db_user(), Some("IAM:alice"));
+    // The look-up Amazon's drivers make for a host name that is not an AWS one.
+    let found = client
+        .describe_custom_domain_associations()
+        .custom_domain_name("warehouse.example.com")
+        .send()
+        .await
+        .unwrap();
+    let association = &found.associations()[0];
+    assert_eq!(
+        association.custom_domain_certificate_arn(),
+        Some(certificate)
+    );
+    assert_eq!(
+        association
+            .custom_domain_certificate_expiry_date()
+            .unwrap()
+            .secs(),
+        chrono::DateTime::parse_from_rfc3339(out.custom_domain_cert_expiry_time().unwrap())
+            .unwrap()
+            .timestamp()
+    );
+    let pair = &association.certificate_associations()[0];
+    assert_eq!(pair.custom_domain_name(), Some("warehouse.example.com"));
+    assert_eq!(pair.cluster_identifier(), Some("wh"));
+    let all = client
+        .describe_custom_domain_associations()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.associations().len(), 1);
+    let err = client
+        .describe_custom_domain_associations()
+        .custom_domain_name("127.0.0.1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 404);
+    assert!(
+        err.into_service_error()
+            .is_custom_domain_association_not_found_fault()
+    );
     let d = client
         .describe_clusters()
         .cluster_identifier("wh")
@@ -259,6 +300,12 @@ async fn a_custom_domain_names_the_cluster() {
         .send()
         .await
         .unwrap();
+    let all = client
+        .describe_custom_domain_associations()
+        .send()
+        .await
+        .unwrap();
+    assert!(all.associations().is_empty());
     let err = client
         .get_cluster_credentials()
         .custom_domain_name("warehouse.example.com")

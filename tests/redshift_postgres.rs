@@ -305,3 +305,119 @@ async fn servers_stop_with_their_cluster_and_come_back_after_a_restart() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn version_answers_redshifts_string_and_tables_go_to_public() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "versioned").await.unwrap();
+    let port = endpoint_port(&client, "versioned").await;
+    let described = client
+        .describe_clusters()
+        .cluster_identifier("versioned")
+        .send()
+        .await
+        .unwrap();
+    let c = &described.clusters()[0];
+    let redshift_version = format!(
+        "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 \
+         (Red Hat 3.4.2-6.fc3), Redshift {}.{}",
+        c.cluster_version().unwrap(),
+        c.cluster_revision_number().unwrap()
+    );
+    let master = login(port, "admin", "Sup3rSecret", "dev").await.unwrap();
+    assert_eq!(
+        one_value(&master, "SELECT version()").await,
+        redshift_version
+    );
+    // Prepared (extended protocol) as well as simple queries.
+    let rows = master.simple_query("SELECT version()").await.unwrap();
+    let tokio_postgres::SimpleQueryMessage::Row(row) = &rows[1] else {
+        panic!("{rows:?}");
+    };
+    assert_eq!(row.get(0), Some(redshift_version.as_str()));
+    // PostgreSQL's own is still there, named in full.
+    assert!(
+        one_value(&master, "SELECT pg_catalog.version()")
+            .await
+            .starts_with("PostgreSQL 1")
+    );
+    // Tables are still created in public.
+    master
+        .batch_execute("CREATE TABLE facts (x int)")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_value(&master, "SELECT current_schema()::text").await,
+        "public"
+    );
+    assert_eq!(
+        one_value(
+            &master,
+            "SELECT schemaname::text FROM pg_tables WHERE tablename = 'facts'"
+        )
+        .await,
+        "public"
+    );
+    // A temporary credential's session, and a database created later, answer the same.
+    let (user, password) = credentials(&client, "versioned", "erin", &[], true).await;
+    let erin = login(port, &user, &password, "dev").await.unwrap();
+    assert_eq!(one_value(&erin, "SELECT version()").await, redshift_version);
+    master.batch_execute("CREATE DATABASE later").await.unwrap();
+    let later = login(port, "admin", "Sup3rSecret", "later").await.unwrap();
+    assert_eq!(
+        one_value(&later, "SELECT version()").await,
+        redshift_version
+    );
+    // Redshift's view of functions and procedures, which redshift_connector reads.
+    master
+        .batch_execute("CREATE PROCEDURE tidy() LANGUAGE plpgsql AS $$ BEGIN END $$")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_value(
+            &erin,
+            "SELECT prokind::text FROM pg_catalog.pg_proc_info WHERE proname = 'tidy'"
+        )
+        .await,
+        "p"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memshift_reads_the_system_catalogs_not_a_users_tables_of_the_same_name() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "shadowed").await.unwrap();
+    let port = endpoint_port(&client, "shadowed").await;
+    // Every session's search path puts public before pg_catalog; a pg_roles in public of
+    // the database memshift prepares logins in must not be what memshift reads.
+    let master = login(port, "admin", "Sup3rSecret", "postgres")
+        .await
+        .unwrap();
+    master
+        .batch_execute(
+            "CREATE VIEW public.pg_roles AS SELECT 'nobody'::name AS rolname; \
+             CREATE ROLE frank;",
+        )
+        .await
+        .unwrap();
+    let (user, password) = credentials(&client, "shadowed", "frank", &[], false).await;
+    let frank = login(port, &user, &password, "dev").await.unwrap();
+    assert_eq!(
+        one_value(&frank, "SELECT pg_has_role('frank', 'member')::text").await,
+        "true"
+    );
+    server.shutdown().await.unwrap();
+}

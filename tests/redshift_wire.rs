@@ -92,7 +92,7 @@ fn error(a: &Answer, status: u16, code: &str, message: &str) {
 
 const NS: &str = "xmlns=\"http://redshift.amazonaws.com/doc/2012-12-01/\"";
 
-const CLUSTER_BODY: &str = "<ClusterIdentifier>c1</ClusterIdentifier><NodeType>dc2.large</NodeType><ClusterStatus>STATUS</ClusterStatus><ClusterAvailabilityStatus>AVAIL</ClusterAvailabilityStatus><MasterUsername>admin</MasterUsername><DBName>dev</DBName>ENDPOINT<ClusterCreateTime>TIME</ClusterCreateTime><AutomatedSnapshotRetentionPeriod>1</AutomatedSnapshotRetentionPeriod><ManualSnapshotRetentionPeriod>-1</ManualSnapshotRetentionPeriod><ClusterSecurityGroups></ClusterSecurityGroups><VpcSecurityGroups><VpcSecurityGroup><VpcSecurityGroupId>sg-1</VpcSecurityGroupId><Status>active</Status></VpcSecurityGroup></VpcSecurityGroups><ClusterParameterGroups><ClusterParameterGroup><ParameterGroupName>default.redshift-2.0</ParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></ClusterParameterGroup></ClusterParameterGroups><ClusterSubnetGroupName>default</ClusterSubnetGroupName><VpcId>VPC</VpcId><AvailabilityZone>us-east-1a</AvailabilityZone><PreferredMaintenanceWindow>sat:10:00-sat:10:30</PreferredMaintenanceWindow><PendingModifiedValues></PendingModifiedValues><ClusterVersion>1.0</ClusterVersion><AllowVersionUpgrade>true</AllowVersionUpgrade><NumberOfNodes>1</NumberOfNodes><PubliclyAccessible>false</PubliclyAccessible><Encrypted>true</Encrypted><ClusterNodes><member><NodeRole>SHARED</NodeRole><PrivateIPAddress>10.0.0.10</PrivateIPAddress></member></ClusterNodes><Tags><Tag><Key>team</Key><Value>data</Value></Tag></Tags><EnhancedVpcRouting>false</EnhancedVpcRouting><IamRoles></IamRoles><MaintenanceTrackName>current</MaintenanceTrackName><ClusterNamespaceArn>arn:aws:redshift:us-east-1:000000000000:namespace:UUID</ClusterNamespaceArn><AquaConfiguration><AquaStatus>disabled</AquaStatus><AquaConfigurationStatus>auto</AquaConfigurationStatus></AquaConfiguration><MultiAZ>Disabled</MultiAZ>";
+const CLUSTER_BODY: &str = "<ClusterIdentifier>c1</ClusterIdentifier><NodeType>dc2.large</NodeType><ClusterStatus>STATUS</ClusterStatus><ClusterAvailabilityStatus>AVAIL</ClusterAvailabilityStatus><MasterUsername>admin</MasterUsername><DBName>dev</DBName>ENDPOINT<ClusterCreateTime>TIME</ClusterCreateTime><AutomatedSnapshotRetentionPeriod>1</AutomatedSnapshotRetentionPeriod><ManualSnapshotRetentionPeriod>-1</ManualSnapshotRetentionPeriod><ClusterSecurityGroups></ClusterSecurityGroups><VpcSecurityGroups><VpcSecurityGroup><VpcSecurityGroupId>sg-1</VpcSecurityGroupId><Status>active</Status></VpcSecurityGroup></VpcSecurityGroups><ClusterParameterGroups><ClusterParameterGroup><ParameterGroupName>default.redshift-2.0</ParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></ClusterParameterGroup></ClusterParameterGroups><ClusterSubnetGroupName>default</ClusterSubnetGroupName><VpcId>VPC</VpcId><AvailabilityZone>us-east-1a</AvailabilityZone><PreferredMaintenanceWindow>sat:10:00-sat:10:30</PreferredMaintenanceWindow><PendingModifiedValues></PendingModifiedValues><ClusterVersion>1.0</ClusterVersion><AllowVersionUpgrade>true</AllowVersionUpgrade><NumberOfNodes>1</NumberOfNodes><PubliclyAccessible>false</PubliclyAccessible><Encrypted>true</Encrypted><ClusterNodes><member><NodeRole>SHARED</NodeRole><PrivateIPAddress>10.0.0.10</PrivateIPAddress></member></ClusterNodes><ClusterRevisionNumber>77467</ClusterRevisionNumber><Tags><Tag><Key>team</Key><Value>data</Value></Tag></Tags><EnhancedVpcRouting>false</EnhancedVpcRouting><IamRoles></IamRoles><MaintenanceTrackName>current</MaintenanceTrackName><ClusterNamespaceArn>arn:aws:redshift:us-east-1:000000000000:namespace:UUID</ClusterNamespaceArn><AquaConfiguration><AquaStatus>disabled</AquaStatus><AquaConfigurationStatus>auto</AquaConfigurationStatus></AquaConfiguration><MultiAZ>Disabled</MultiAZ>";
 
 fn cluster(status: &str) -> String {
     let (avail, endpoint) = match status {
@@ -297,6 +297,24 @@ async fn golden_tag_and_domain_answers_and_errors() {
         format!(
             "<CreateCustomDomainAssociationResponse {NS}><CreateCustomDomainAssociationResult><CustomDomainName>db.example.com</CustomDomainName><CustomDomainCertificateArn>arn:aws:acm:us-east-1:000000000000:certificate/abc</CustomDomainCertificateArn><ClusterIdentifier>c1</ClusterIdentifier><CustomDomainCertExpiryTime>TIME</CustomDomainCertExpiryTime></CreateCustomDomainAssociationResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></CreateCustomDomainAssociationResponse>"
         )
+    );
+    // Amazon's drivers look a host name up with it, and read the cluster identifier.
+    let a = query(&url, "Action=DescribeCustomDomainAssociations&Version=2012-12-01&CustomDomainName=db.example.com").await;
+    assert_eq!(
+        ok(&a),
+        format!(
+            "<DescribeCustomDomainAssociationsResponse {NS}><DescribeCustomDomainAssociationsResult><Associations><Association><CustomDomainCertificateArn>arn:aws:acm:us-east-1:000000000000:certificate/abc</CustomDomainCertificateArn><CustomDomainCertificateExpiryDate>TIME</CustomDomainCertificateExpiryDate><CertificateAssociations><CertificateAssociation><CustomDomainName>db.example.com</CustomDomainName><ClusterIdentifier>c1</ClusterIdentifier></CertificateAssociation></CertificateAssociations></Association></Associations></DescribeCustomDomainAssociationsResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></DescribeCustomDomainAssociationsResponse>"
+        )
+    );
+    error(
+        &query(
+            &url,
+            "Action=DescribeCustomDomainAssociations&Version=2012-12-01&CustomDomainName=127.0.0.1",
+        )
+        .await,
+        404,
+        "CustomDomainAssociationNotFoundFault",
+        "The custom domain association was not found.",
     );
     let a = query(&url, "Action=DeleteCustomDomainAssociation&Version=2012-12-01&ClusterIdentifier=c1&CustomDomainName=db.example.com").await;
     assert_eq!(

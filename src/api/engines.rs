@@ -39,7 +39,7 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 .postgres
                 .reconcile(scope, || {
                     api.state
-                        .read(scope, |region| postgres_clusters(&region.redshift))
+                        .read(scope, |region| postgres_clusters(scope, &region.redshift))
                 })
                 .await;
         }
@@ -106,7 +106,7 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
 }
 
 /// The Redshift clusters whose PostgreSQL server must run: all but those being deleted.
-fn postgres_clusters(store: &redshift::Store) -> Vec<postgres::DesiredCluster> {
+fn postgres_clusters(scope: &Scope, store: &redshift::Store) -> Vec<postgres::DesiredCluster> {
     store
         .clusters
         .values()
@@ -116,6 +116,8 @@ fn postgres_clusters(store: &redshift::Store) -> Vec<postgres::DesiredCluster> {
             master_username: c.master_username.clone(),
             db_name: c.db_name.clone(),
             port: c.engine_port,
+            names: c.host_names(scope),
+            version: redshift::store::version_string(),
         })
         .collect()
 }

@@ -7,8 +7,10 @@
 //! ([`pgfront::Logins`], [`proxy::TokenAuth`]); the API layer implements those from the
 //! services' records.
 
+pub mod certificate;
 pub mod pgadmin;
 pub mod pgfront;
+pub mod pgredshift;
 pub mod pgwire;
 pub mod postgres;
 pub mod proxy;
@@ -47,7 +49,8 @@ impl Engines {
     ) -> Self {
         Engines {
             redis: redis::Redis::new(redis_server, Arc::clone(&tls)),
-            postgres: postgres::Postgres::new(postgres_bin_dir, data_dir),
+            postgres: postgres::Postgres::new(postgres_bin_dir, data_dir)
+                .with_authority(Arc::clone(&tls)),
             tls,
         }
     }

@@ -36,6 +36,9 @@ pub async fn admin_session(
         .port(SOCKET_PORT)
         .user(ADMIN_USER)
         .dbname(database)
+        // Only the system catalogs: the databases' own search path puts `public` first,
+        // where any user may create a `pg_roles` of their own.
+        .options("-c search_path=pg_catalog")
         .connect_timeout(ADMIN_TIMEOUT);
     let (client, connection) = tokio::time::timeout(ADMIN_TIMEOUT, config.connect(NoTls))
         .await

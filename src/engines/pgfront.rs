@@ -3,15 +3,23 @@
 //! It answers the start of each connection itself, then hands the connection to the
 //! cluster's PostgreSQL server and relays bytes both ways:
 //!
-//! 1. `SSLRequest` and `GSSENCRequest` are declined (`N`), so clients go on in clear
-//!    text on the loopback interface.
+//! 1. `SSLRequest` is answered `S` and a TLS handshake follows, with a certificate of
+//!    memshift's CA for every name of the cluster (see [`super::certificate`]); the rest of
+//!    the session runs over TLS. A client that asks for no SSL goes on in clear text, as on
+//!    Redshift, whose default parameter group has `require_ssl` false. `GSSENCRequest` is
+//!    declined (`N`).
+//!
+//!    ```text
+//!    client: 00 00 00 08 | 04 d2 16 2f      (SSLRequest)
+//!    front:  'S', then the TLS handshake; the startup packet comes inside TLS
+//!    ```
 //! 2. The startup parameters are filtered: those PostgreSQL knows are kept, and those it
 //!    would refuse, such as `client_protocol_version` sent by Amazon's
 //!    `redshift_connector`, are dropped.
-//! 3. The password is asked for in clear text and checked against memshift's records:
-//!    the master user's password, or a temporary credential from GetClusterCredentials
-//!    (its user, its password's SHA-256 compared in constant time, its expiry on
-//!    memshift's clock, and its `DbName`).
+//! 3. The password is asked for in clear text (inside TLS when the client chose it) and
+//!    checked against memshift's records: the master user's password, or a temporary
+//!    credential from GetClusterCredentials (its user, its password's SHA-256 compared in
+//!    constant time, its expiry on memshift's clock, and its `DbName`).
 //! 4. For a temporary credential, the login role named as the returned `DbUser`
 //!    (`IAM:alice`) is created or updated with that password and `VALID UNTIL` its
 //!    expiry, made a member of the database user (`alice`, created when `AutoCreate` was
@@ -26,8 +34,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
+
+use super::certificate::EndpointTls;
 
 use super::pgadmin::{admin_session, execute, first_column};
 use super::pgwire::{
@@ -92,40 +102,77 @@ pub struct Front {
     /// The server's Unix socket.
     pub socket: PathBuf,
     pub logins: Arc<dyn Logins>,
+    /// The endpoint's TLS settings; without them, `SSLRequest` is declined.
+    pub tls: Option<Arc<EndpointTls>>,
 }
+
+/// The ALPN protocol name PostgreSQL servers agree to.
+pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
 
 /// Accepts clients until the task is aborted.
 pub async fn serve(listener: TcpListener, front: std::sync::Arc<Front>) {
     let cluster = front.cluster.clone();
     super::accept(listener, cluster, move |client| {
         let front = std::sync::Arc::clone(&front);
-        async move { session(client, &front).await }
+        async move { connection(client, &front).await }
     })
     .await;
 }
 
-async fn session(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
-    let params = loop {
+/// The start of a connection, in clear text: `SSLRequest` turns it to TLS, and the
+/// session goes on over whichever stream results.
+async fn connection(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
+    loop {
         let body = read_startup(&mut client).await?;
-        let code = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-        match code {
-            SSL_REQUEST | GSSENC_REQUEST => send(&mut client, b"N").await?,
-            CANCEL_REQUEST => {
-                // Cancel keys are the server's: pass the request on as it came.
-                let mut backend = UnixStream::connect(&front.socket).await?;
-                let mut packet = i32::try_from(body.len() + 4)
-                    .unwrap_or(0)
-                    .to_be_bytes()
-                    .to_vec();
-                packet.extend_from_slice(&body);
-                backend.write_all(&packet).await?;
-                return Ok(());
-            }
-            PROTOCOL_3 => break startup_params(&body),
-            _ => {
-                let refusal = error_response("FATAL", "0A000", "unsupported frontend protocol");
-                return send(&mut client, &refusal).await;
-            }
+        match code(&body) {
+            SSL_REQUEST => match &front.tls {
+                Some(tls) => {
+                    send(&mut client, b"S").await?;
+                    // Nothing the client sent after its request has been read: the
+                    // handshake is the next thing on the socket.
+                    let encrypted = tls.acceptor().accept(client).await?;
+                    return session(encrypted, None, front).await;
+                }
+                None => send(&mut client, b"N").await?,
+            },
+            GSSENC_REQUEST => send(&mut client, b"N").await?,
+            _ => return session(client, Some(body), front).await,
+        }
+    }
+}
+
+/// The version code of a startup-phase packet.
+fn code(body: &[u8]) -> i32 {
+    i32::from_be_bytes([body[0], body[1], body[2], body[3]])
+}
+
+/// A session from its startup packet on (`first`, when already read), over clear text or
+/// TLS.
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    mut client: S,
+    first: Option<Vec<u8>>,
+    front: &Front,
+) -> std::io::Result<()> {
+    let body = match first {
+        Some(body) => body,
+        None => read_startup(&mut client).await?,
+    };
+    let params = match code(&body) {
+        CANCEL_REQUEST => {
+            // Cancel keys are the server's: pass the request on as it came.
+            let mut backend = UnixStream::connect(&front.socket).await?;
+            let mut packet = i32::try_from(body.len() + 4)
+                .unwrap_or(0)
+                .to_be_bytes()
+                .to_vec();
+            packet.extend_from_slice(&body);
+            backend.write_all(&packet).await?;
+            return Ok(());
+        }
+        PROTOCOL_3 => startup_params(&body),
+        _ => {
+            let refusal = error_response("FATAL", "0A000", "unsupported frontend protocol");
+            return send(&mut client, &refusal).await;
         }
     };
     let get = |name: &str| {
@@ -181,6 +228,8 @@ async fn session(mut client: TcpStream, front: &Front) -> std::io::Result<()> {
             break;
         }
     }
+    // Over TLS, written records may wait in the session until a flush.
+    client.flush().await?;
     tokio::io::copy_bidirectional(&mut client, &mut backend).await?;
     Ok(())
 }

@@ -23,10 +23,13 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
+use super::certificate::EndpointTls;
 use super::pgadmin::{ADMIN_USER, SOCKET_PORT, admin_session, execute, first_column};
 use super::pgfront::{self, Front, Logins};
+use super::pgredshift;
 use super::pgwire::{ident, literal};
 use crate::state::Scope;
+use crate::tls::{Authority, endpoint_names};
 
 const START_TIMEOUT: Duration = Duration::from_mins(1);
 
@@ -38,6 +41,10 @@ pub struct DesiredCluster {
     pub db_name: String,
     /// The port chosen for its endpoint, used when it is still free.
     pub port: Option<u16>,
+    /// The host names its endpoint's certificate carries besides the loopback names.
+    pub names: Vec<String>,
+    /// What `version()` answers in its databases.
+    pub version: String,
 }
 
 struct Node {
@@ -46,6 +53,7 @@ struct Node {
     dir: PathBuf,
     socket_dir: PathBuf,
     front: Option<tokio::task::JoinHandle<()>>,
+    tls: Option<Arc<EndpointTls>>,
 }
 
 /// The PostgreSQL servers of every Redshift cluster.
@@ -59,6 +67,8 @@ pub struct Postgres {
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     ports: super::Ports,
     logins: OnceLock<Arc<dyn Logins>>,
+    /// The CA of the fronts' certificates; without one, fronts decline SSL.
+    authority: Option<Arc<Authority>>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -98,7 +108,15 @@ impl Postgres {
             nodes: tokio::sync::Mutex::default(),
             ports: super::Ports::default(),
             logins: OnceLock::new(),
+            authority: None,
         }
+    }
+
+    /// Fronts that accept SSL, with certificates of `authority`.
+    #[must_use]
+    pub fn with_authority(mut self, authority: Arc<Authority>) -> Self {
+        self.authority = Some(authority);
+        self
     }
 
     /// The directory of the server binaries, if any.
@@ -141,6 +159,7 @@ impl Postgres {
             let key = (scope.clone(), cluster.identifier.clone());
             if let Some(node) = nodes.get_mut(&key) {
                 if matches!(node.child.try_wait(), Ok(None)) {
+                    node.rename(cluster);
                     continue;
                 }
                 if let Some(old) = nodes.remove(&key) {
@@ -209,6 +228,7 @@ impl Postgres {
             .get()
             .cloned()
             .ok_or("no login checks for the front")?;
+        let tls = self.endpoint_tls(cluster)?;
         self.make_dir(&dir)?;
         if !data.join("PG_VERSION").exists() {
             let out = self
@@ -269,6 +289,7 @@ impl Postgres {
             dir,
             socket_dir,
             front: None,
+            tls,
         };
         let admin = match wait_ready(&mut node, &socket).await {
             Ok(a) => a,
@@ -294,9 +315,23 @@ impl Postgres {
             cluster: cluster.identifier.clone(),
             socket,
             logins,
+            tls: node.tls.clone(),
         });
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)
+    }
+
+    /// The TLS settings of a cluster's front, when fronts accept SSL.
+    fn endpoint_tls(&self, cluster: &DesiredCluster) -> Result<Option<Arc<EndpointTls>>, String> {
+        let Some(authority) = &self.authority else {
+            return Ok(None);
+        };
+        EndpointTls::new(
+            Arc::clone(authority),
+            endpoint_names(cluster.names.iter().cloned()),
+            &[pgfront::ALPN_POSTGRESQL],
+        )
+        .map(|tls| Some(Arc::new(tls)))
     }
 
     fn make_dir(&self, dir: &Path) -> Result<(), String> {
@@ -317,6 +352,24 @@ impl Postgres {
             std.env("HOME", "/tmp");
         }
         Command::from(std)
+    }
+}
+
+impl Node {
+    /// Gives the front a certificate for the cluster's names when they changed.
+    fn rename(&self, cluster: &DesiredCluster) {
+        let Some(tls) = &self.tls else {
+            return;
+        };
+        match tls.set_names(endpoint_names(cluster.names.iter().cloned())) {
+            Ok(true) => {
+                tracing::info!(cluster = %cluster.identifier, names = ?tls.names(), "endpoint certificate renewed");
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(cluster = %cluster.identifier, error = %e, "cannot renew the endpoint certificate");
+            }
+        }
     }
 }
 
@@ -387,7 +440,7 @@ async fn bootstrap(
         let db = admin_session(socket, &cluster.db_name).await?;
         execute(&db, "GRANT CREATE ON SCHEMA public TO PUBLIC").await?;
     }
-    Ok(())
+    pgredshift::install(admin, socket, &cluster.version).await
 }
 
 /// A server whose node is dropped without [`stop`] (memshift's runtime ending, a

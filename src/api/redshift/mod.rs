@@ -23,9 +23,10 @@ use crate::protocol::query::{self, ToXml};
 use crate::services::redshift::model::{
     ClusterCredentials, ClusterResult, ClustersMessage, CreateClusterMessage,
     CreateCustomDomainAssociationMessage, CreateTagsMessage, CustomDomainAssociation,
-    DeleteClusterMessage, DeleteCustomDomainAssociationMessage, DeleteTagsMessage,
-    DescribeClustersMessage, DescribeTagsMessage, GetClusterCredentialsMessage,
-    GetClusterCredentialsWithIamMessage, TaggedResources,
+    CustomDomainAssociationsMessage, DeleteClusterMessage, DeleteCustomDomainAssociationMessage,
+    DeleteTagsMessage, DescribeClustersMessage, DescribeCustomDomainAssociationsMessage,
+    DescribeTagsMessage, GetClusterCredentialsMessage, GetClusterCredentialsWithIamMessage,
+    TaggedResources,
 };
 use crate::services::redshift::{Env, Error, clusters, credentials, domains, tags};
 use crate::state::persist::Commit;
@@ -59,7 +60,8 @@ xml_results!(
     ClustersMessage,
     ClusterCredentials,
     TaggedResources,
-    CustomDomainAssociation
+    CustomDomainAssociation,
+    CustomDomainAssociationsMessage
 );
 
 operations! {
@@ -73,14 +75,23 @@ operations! {
     DeleteTags(DeleteTagsMessage) -> ();
     DescribeTags(DescribeTagsMessage) -> TaggedResources;
     CreateCustomDomainAssociation(CreateCustomDomainAssociationMessage) -> CustomDomainAssociation;
+    DescribeCustomDomainAssociations(DescribeCustomDomainAssociationsMessage) -> CustomDomainAssociationsMessage;
     DeleteCustomDomainAssociation(DeleteCustomDomainAssociationMessage) -> ();
 }
 
 impl Operation {
-    /// CreateCluster and DeleteCluster start and stop a cluster's PostgreSQL server.
+    /// CreateCluster and DeleteCluster start and stop a cluster's PostgreSQL server; a
+    /// custom domain name associated or removed changes the names its endpoint's
+    /// certificate carries.
     #[must_use]
     pub fn changes_engines(self) -> bool {
-        matches!(self, Operation::CreateCluster | Operation::DeleteCluster)
+        matches!(
+            self,
+            Operation::CreateCluster
+                | Operation::DeleteCluster
+                | Operation::CreateCustomDomainAssociation
+                | Operation::DeleteCustomDomainAssociation
+        )
     }
 }
 
@@ -289,6 +300,9 @@ pub fn execute(
                 Input::DescribeTags(i) => Output::DescribeTags(tags::describe(s, env, &i)?),
                 Input::CreateCustomDomainAssociation(i) => {
                     Output::CreateCustomDomainAssociation(domains::create(s, env, &i)?)
+                }
+                Input::DescribeCustomDomainAssociations(i) => {
+                    Output::DescribeCustomDomainAssociations(domains::describe(s, env, &i)?)
                 }
                 Input::DeleteCustomDomainAssociation(i) => {
                     Output::DeleteCustomDomainAssociation(domains::delete(s, env, &i)?)

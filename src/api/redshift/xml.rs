@@ -9,7 +9,7 @@
 use crate::protocol::query::{ToXml, Xml};
 use crate::services::redshift::model::{
     Cluster, ClusterCredentials, ClusterResult, ClustersMessage, CustomDomainAssociation,
-    TaggedResources,
+    CustomDomainAssociationsMessage, TaggedResources,
 };
 
 impl ToXml for CustomDomainAssociation {
@@ -18,6 +18,30 @@ impl ToXml for CustomDomainAssociation {
         x.text("CustomDomainCertificateArn", &self.certificate_arn);
         x.text("ClusterIdentifier", &self.cluster_identifier);
         x.text("CustomDomainCertExpiryTime", &self.expiry);
+    }
+}
+
+impl ToXml for CustomDomainAssociationsMessage {
+    fn to_xml(&self, x: &mut Xml) {
+        x.opt_text("Marker", self.marker.as_deref());
+        x.list(
+            "Associations",
+            "Association",
+            &self.associations,
+            |x, association| {
+                x.text("CustomDomainCertificateArn", &association.certificate_arn);
+                x.time("CustomDomainCertificateExpiryDate", association.expiry);
+                x.list(
+                    "CertificateAssociations",
+                    "CertificateAssociation",
+                    &association.domains,
+                    |x, (domain, cluster)| {
+                        x.text("CustomDomainName", domain);
+                        x.text("ClusterIdentifier", cluster);
+                    },
+                );
+            },
+        );
     }
 }
 
@@ -92,6 +116,7 @@ impl ToXml for Cluster {
             x.text("NodeRole", role);
             x.text("PrivateIPAddress", ip);
         });
+        x.text("ClusterRevisionNumber", self.revision_number);
         tag_list(x, &self.tags);
         x.bool("EnhancedVpcRouting", self.enhanced_vpc_routing);
         x.list("IamRoles", "ClusterIamRole", &self.iam_roles, |x, arn| {

@@ -91,6 +91,7 @@ pub fn create(
         iam_roles: req.iam_roles.clone().unwrap_or_default(),
         tags,
         custom_domain: None,
+        custom_domain_expiry: None,
         namespace_id: uuid.to_string(),
         vpc_id: format!("vpc-{}", &uuid.simple().to_string()[..17]),
         created: env.now,

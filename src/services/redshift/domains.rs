@@ -1,15 +1,23 @@
-//! CreateCustomDomainAssociation and DeleteCustomDomainAssociation: the custom domain
-//! names that GetClusterCredentials accepts in place of a cluster identifier.
+//! CreateCustomDomainAssociation, DescribeCustomDomainAssociations and
+//! DeleteCustomDomainAssociation: the custom domain names that GetClusterCredentials
+//! accepts in place of a cluster identifier, and that Amazon's drivers look up to find the
+//! cluster behind a host name. The endpoint's certificate carries the name while it is
+//! associated.
+
+use std::collections::BTreeMap;
 
 use chrono::Duration;
 
 use super::Env;
+use super::clusters::max_records;
 use super::error::{Error, invalid};
 use super::model::{
-    CreateCustomDomainAssociationMessage, CustomDomainAssociation,
-    DeleteCustomDomainAssociationMessage,
+    Association, CreateCustomDomainAssociationMessage, CustomDomainAssociation,
+    CustomDomainAssociationsMessage, DeleteCustomDomainAssociationMessage,
+    DescribeCustomDomainAssociationsMessage,
 };
 use super::store::{Store, cluster_key};
+use crate::services::paging;
 
 /// # Errors
 /// The model's errors for CreateCustomDomainAssociation.
@@ -45,14 +53,69 @@ pub fn create(
         .clusters
         .get_mut(&id)
         .ok_or_else(|| Error::ClusterNotFound(req.cluster_identifier.clone()))?;
+    let expiry = env.now + Duration::days(365);
     cluster.custom_domain = Some((domain.clone(), req.custom_domain_certificate_arn.clone()));
+    cluster.custom_domain_expiry = Some(expiry);
     Ok(CustomDomainAssociation {
         custom_domain_name: domain,
         certificate_arn: req.custom_domain_certificate_arn.clone(),
         cluster_identifier: id,
-        expiry: (env.now + Duration::days(365))
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
+        expiry: expiry.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    })
+}
+
+/// The associations, one per certificate with each (domain name, cluster) that uses it,
+/// in certificate ARN order; only those of the domain name and certificate given.
+///
+/// # Errors
+/// `CustomDomainAssociationNotFoundFault` when a domain name or certificate was given and
+/// no association has it; `InvalidParameterValue` for `MaxRecords` or `Marker`.
+pub fn describe(
+    store: &mut Store,
+    env: &Env<'_>,
+    req: &DescribeCustomDomainAssociationsMessage,
+) -> Result<CustomDomainAssociationsMessage, Error> {
+    let size = max_records(req.max_records)?;
+    store.purge(env.now, env.settings.cluster_creation_delay);
+    let mut by_certificate: BTreeMap<String, Association> = BTreeMap::new();
+    for cluster in store.clusters.values() {
+        let Some((domain, certificate)) = &cluster.custom_domain else {
+            continue;
+        };
+        if req
+            .custom_domain_name
+            .as_ref()
+            .is_some_and(|d| !d.eq_ignore_ascii_case(domain))
+            || req
+                .custom_domain_certificate_arn
+                .as_ref()
+                .is_some_and(|c| c != certificate)
+        {
+            continue;
+        }
+        by_certificate
+            .entry(certificate.clone())
+            .or_insert_with(|| Association {
+                certificate_arn: certificate.clone(),
+                expiry: cluster
+                    .custom_domain_expiry
+                    .unwrap_or(cluster.created + Duration::days(365)),
+                domains: Vec::new(),
+            })
+            .domains
+            .push((domain.clone(), cluster.identifier.clone()));
+    }
+    let filtered = req.custom_domain_name.is_some() || req.custom_domain_certificate_arn.is_some();
+    if filtered && by_certificate.is_empty() {
+        return Err(Error::CustomDomainAssociationNotFound(
+            "The custom domain association was not found.".to_owned(),
+        ));
+    }
+    let (page, marker) = paging::page(&by_certificate, req.marker.as_deref(), size, |_| true)
+        .map_err(|_| invalid("Invalid Marker."))?;
+    Ok(CustomDomainAssociationsMessage {
+        associations: page.into_iter().cloned().collect(),
+        marker,
     })
 }
 
@@ -71,6 +134,7 @@ pub fn delete(
     match &cluster.custom_domain {
         Some((domain, _)) if domain.eq_ignore_ascii_case(&req.custom_domain_name) => {
             cluster.custom_domain = None;
+            cluster.custom_domain_expiry = None;
             Ok(())
         }
         _ => Err(Error::CustomDomainAssociationNotFound(format!(

@@ -150,6 +150,34 @@ pub struct DeleteCustomDomainAssociationMessage {
     pub custom_domain_name: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeCustomDomainAssociationsMessage {
+    #[serde(default)]
+    pub custom_domain_name: Option<String>,
+    #[serde(default)]
+    pub custom_domain_certificate_arn: Option<String>,
+    #[serde(default)]
+    pub max_records: Option<i32>,
+    #[serde(default)]
+    pub marker: Option<String>,
+}
+
+/// One certificate and the (domain name, cluster) pairs associated with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Association {
+    pub certificate_arn: String,
+    pub expiry: DateTime<Utc>,
+    /// (custom domain name, cluster identifier)
+    pub domains: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct CustomDomainAssociationsMessage {
+    pub associations: Vec<Association>,
+    pub marker: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct CustomDomainAssociation {
     pub custom_domain_name: String,
@@ -194,6 +222,7 @@ pub struct Cluster {
     pub subnet_group_name: &'static str,
     pub preferred_maintenance_window: &'static str,
     pub cluster_version: &'static str,
+    pub revision_number: &'static str,
     pub allow_version_upgrade: bool,
     pub enhanced_vpc_routing: bool,
     pub maintenance_track_name: &'static str,

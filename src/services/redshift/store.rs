@@ -14,6 +14,21 @@ use crate::state::{Scope, partition};
 /// How many unexpired credentials are remembered per database user of a cluster.
 pub const CREDENTIALS_KEPT_PER_USER: usize = 8;
 
+/// The version every cluster runs, as DescribeClusters reports it (`ClusterVersion`).
+pub const CLUSTER_VERSION: &str = "1.0";
+/// The build of that version (`ClusterRevisionNumber`), which `select version()` ends with.
+pub const CLUSTER_REVISION: &str = "77467";
+
+/// What `select version()` answers on a cluster of this version and build: the PostgreSQL
+/// version Redshift forked from, then Redshift's own (Redshift's documentation, VERSION).
+#[must_use]
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 \
+         (Red Hat 3.4.2-6.fc3), Redshift {CLUSTER_VERSION}.{CLUSTER_REVISION}"
+    )
+}
+
 /// One credential handed out by GetClusterCredentials(WithIAM).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedCredential {
@@ -44,6 +59,10 @@ pub struct ClusterRecord {
     pub tags: Vec<(String, String)>,
     /// (domain name, certificate ARN) set by CreateCustomDomainAssociation.
     pub custom_domain: Option<(String, String)>,
+    /// When the custom domain's certificate expires, as CreateCustomDomainAssociation
+    /// answered it.
+    #[serde(default)]
+    pub custom_domain_expiry: Option<DateTime<Utc>>,
     pub namespace_id: String,
     pub vpc_id: String,
     pub created: DateTime<Utc>,
@@ -97,6 +116,26 @@ pub fn cluster_arn(scope: &Scope, id: &str) -> String {
 }
 
 impl ClusterRecord {
+    /// The DNS name of the cluster's endpoint in AWS's form
+    /// (`<cluster>.<unique id>.<region>.redshift.amazonaws.com`), with `memshift` as the
+    /// unique id.
+    #[must_use]
+    pub fn dns_name(&self, scope: &Scope) -> String {
+        format!(
+            "{}.memshift.{}.redshift.amazonaws.com",
+            self.identifier, scope.region
+        )
+    }
+
+    /// The host names clients may reach the cluster's endpoint by: its DNS name and its
+    /// custom domain name, when it has one.
+    #[must_use]
+    pub fn host_names(&self, scope: &Scope) -> Vec<String> {
+        std::iter::once(self.dns_name(scope))
+            .chain(self.custom_domain.iter().map(|(domain, _)| domain.clone()))
+            .collect()
+    }
+
     /// `creating` until the creation delay has passed, then `available`; `deleting` once
     /// DeleteCluster was accepted.
     #[must_use]
@@ -188,7 +227,8 @@ impl ClusterRecord {
             parameter_groups: vec![("default.redshift-2.0", "in-sync")],
             subnet_group_name: "default",
             preferred_maintenance_window: "sat:10:00-sat:10:30",
-            cluster_version: "1.0",
+            cluster_version: CLUSTER_VERSION,
+            revision_number: CLUSTER_REVISION,
             allow_version_upgrade: true,
             enhanced_vpc_routing: false,
             maintenance_track_name: "current",
