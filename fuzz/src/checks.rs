@@ -574,6 +574,7 @@ const REDSHIFT_ACTIONS: &[&str] = &[
     "CreateCustomDomainAssociation",
     "DescribeClusters",
     "DescribeTags",
+    "DescribeCustomDomainAssociations",
     "GetClusterCredentials",
     "GetClusterCredentialsWithIAM",
     "DeleteTags",
@@ -691,6 +692,11 @@ pub fn query_decode(data: &[u8]) {
     decode_as::<rs::DescribeTagsMessage>("DescribeTagsMessage", &params, data);
     decode_as::<rs::CreateCustomDomainAssociationMessage>(
         "CreateCustomDomainAssociationMessage",
+        &params,
+        data,
+    );
+    decode_as::<rs::DescribeCustomDomainAssociationsMessage>(
+        "DescribeCustomDomainAssociationsMessage",
         &params,
         data,
     );
