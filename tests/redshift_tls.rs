@@ -328,7 +328,7 @@ async fn the_front_answers_ssl_and_gssapi_requests_as_postgresql_does() {
     assert_eq!(socket.read_u8().await.unwrap(), b'S');
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(&ca)));
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut encrypted = connector.connect(name, socket).await.unwrap();
+    let mut encrypted = connector.connect(name.clone(), socket).await.unwrap();
     encrypted
         .write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
         .await
@@ -340,6 +340,23 @@ async fn the_front_answers_ssl_and_gssapi_requests_as_postgresql_does() {
     assert!(
         String::from_utf8_lossy(&answer).contains("unsupported frontend protocol"),
         "{answer:?}"
+    );
+    // A session ticket came after the handshake (it acknowledges the client's last
+    // handshake message at once, as PostgreSQL's server does), but it resumes nothing: the
+    // next connection with the same client settings makes a full handshake.
+    assert!(encrypted.get_ref().1.tls13_tickets_received() >= 1);
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    socket
+        .write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .await
+        .unwrap();
+    assert_eq!(socket.read_u8().await.unwrap(), b'S');
+    let again = connector.connect(name, socket).await.unwrap();
+    assert_eq!(
+        again.get_ref().1.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
     );
 
     // A wrong password over TLS is refused as in clear text.
