@@ -595,3 +595,109 @@ mod iam {
         server.shutdown().await.unwrap();
     }
 }
+
+/// The `redis` crate's cluster client, over rustls with memshift's CA, on a 3-shard cluster
+/// with replicas: it discovers the nodes, keys land on every shard, and each reads back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rust_cluster_client_works_over_tls() {
+    if !redis_available() {
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = memorydb(&server);
+    create_password_user(
+        &client,
+        "rust-app",
+        "rust-app-password-01",
+        "on ~* &* +@all",
+    )
+    .await;
+    client
+        .create_acl()
+        .acl_name("rust-team")
+        .user_names("rust-app")
+        .send()
+        .await
+        .unwrap();
+    let out = client
+        .create_cluster()
+        .cluster_name("rust-shop")
+        .node_type("db.t4g.small")
+        .acl_name("rust-team")
+        .num_shards(3)
+        .num_replicas_per_shard(1)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = out.cluster().unwrap().cluster_endpoint().unwrap();
+    let port = endpoint.port();
+    let ca = reqwest::get(format!("{}/_memshift/ca.pem", server.url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let cluster = redis::cluster::ClusterClientBuilder::new(vec![format!(
+        "rediss://rust-app:rust-app-password-01@127.0.0.1:{port}/"
+    )])
+    .certs(redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca),
+    })
+    .build()
+    .unwrap();
+    let mut conn = cluster.get_async_connection().await.unwrap();
+    for i in 0..200 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("key:{i}"))
+            .arg(i)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    for i in 0..200 {
+        let value: i64 = redis::cmd("GET")
+            .arg(format!("key:{i}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(value, i);
+    }
+    // Every primary holds some of the keys: asked through each node's own endpoint.
+    let described = client
+        .describe_clusters()
+        .cluster_name("rust-shop")
+        .show_shard_details(true)
+        .send()
+        .await
+        .unwrap();
+    trust(&server.url(), u16::try_from(port).unwrap()).await;
+    let shards = described.clusters()[0].shards();
+    assert_eq!(shards.len(), 3);
+    for shard in shards {
+        let primary = &shard.nodes()[0];
+        let node_port = u16::try_from(primary.endpoint().unwrap().port()).unwrap();
+        trust(&server.url(), node_port).await;
+        let size = run(
+            node_port,
+            Some(("rust-app", "rust-app-password-01")),
+            &["DBSIZE"],
+        )
+        .unwrap();
+        let keys: i64 = size
+            .strip_prefix("int(")
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("DBSIZE answered {size}"));
+        assert!(
+            keys > 0,
+            "{} holds no key",
+            primary.name().unwrap_or_default()
+        );
+    }
+    server.shutdown().await.unwrap();
+}

@@ -17,12 +17,14 @@
 //! becomes a password that cannot match, so the server answers `WRONGPASS` in order with
 //! everything else. Commands of password users pass through untouched.
 //!
-//! The commands MemoryDB restricts (`CONFIG`, `DEBUG`, `ACL SETUSER`, `CLUSTER SETSLOT`,
-//! `PSYNC`, ...) never reach the server: the proxy renames them to a name no command has
-//! (their own, with a NUL after it), so that the server answers them, in order with
-//! everything else, `ERR unknown command '<name>', with args beginning with: ...`, whatever
-//! the user's access string. No client can change memshift's own admin user, the
-//! server's settings or the cluster's topology.
+//! The commands MemoryDB restricts never run for a client, whatever its access string.
+//! Those no server needs (`CONFIG`, `DEBUG`, `SHUTDOWN`, ...) are renamed away on the
+//! servers. Those the servers need among themselves or memshift needs (`PSYNC`, `SYNC`,
+//! `MIGRATE`, `ACL SETUSER`, `CLUSTER SETSLOT`, ...) are renamed by the proxy to a name no
+//! command can have (its words joined by a space), so that the server answers, in order
+//! with everything else, `ERR unknown command '<words>', with args beginning with: ...`.
+//! No client can change memshift's own admin user, the servers' settings or the
+//! cluster's topology.
 //!
 //! An endpoint of a cluster with TLS speaks only TLS, with a certificate of memshift's
 //! CA: a client that starts in plain text has its connection closed at once.
@@ -163,21 +165,10 @@ fn command(buf: &[u8]) -> Option<(Option<Vec<Vec<u8>>>, usize)> {
     Some((Some(args), at))
 }
 
-/// Commands MemoryDB makes unavailable, and containers of which only some subcommands are.
-const RESTRICTED: &[&str] = &[
-    "bgrewriteaof",
-    "bgsave",
-    "config",
-    "debug",
-    "migrate",
-    "module",
-    "psync",
-    "replicaof",
-    "save",
-    "shutdown",
-    "slaveof",
-    "sync",
-];
+/// Commands MemoryDB makes unavailable that the servers still need among themselves
+/// (the others are renamed away on the servers), and containers of which only some
+/// subcommands are unavailable.
+const RESTRICTED: &[&str] = &["psync", "sync"];
 const RESTRICTED_SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("acl", &["deluser", "load", "save", "setuser"]),
     (
@@ -207,12 +198,14 @@ fn restricted(args: &[Vec<u8>]) -> Option<usize> {
         .then_some(2)
 }
 
-/// A restricted command renamed so that no command matches it: its words joined, then a
-/// NUL, which the server's error message stops at.
+/// A restricted command renamed so that no command can match it: its words joined by a
+/// space, and a space after a single word (command names hold no spaces).
 fn refused(mut args: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let words = restricted(&args).unwrap_or(1);
     let mut name = args[..words].join(&b' ');
-    name.push(0);
+    if words == 1 {
+        name.push(b' ');
+    }
     args.splice(..words, [name]);
     args
 }

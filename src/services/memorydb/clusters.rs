@@ -207,7 +207,10 @@ pub fn update(
     {
         return Err(invalid("SnapshotRetentionLimit must be between 0 and 35."));
     }
-    let nothing = req.description.is_none()
+    let (shards, replicas) = new_counts(req)?;
+    let nothing = shards.is_none()
+        && replicas.is_none()
+        && req.description.is_none()
         && req.security_group_ids.is_none()
         && req.maintenance_window.is_none()
         && req.sns_topic_arn.is_none()
@@ -250,6 +253,9 @@ pub fn update(
     if let Some(acl) = &new_acl {
         cluster.acl_name.clone_from(acl);
     }
+    if shards.is_some() || replicas.is_some() {
+        reshape(cluster, env, shards, replicas);
+    }
     if !cluster.tls
         && let Some(acl) = &new_acl
         && acl != OPEN_ACCESS
@@ -268,6 +274,49 @@ pub fn update(
         }
     }
     Ok(ClusterResponse { cluster: view })
+}
+
+/// The shard and replica counts UpdateCluster asks for, checked.
+fn new_counts(req: &UpdateClusterRequest) -> Result<(Option<i32>, Option<i32>), Error> {
+    let shards = req.shard_configuration.as_ref().and_then(|c| c.shard_count);
+    if let Some(n) = shards
+        && !(1..=500).contains(&n)
+    {
+        return Err(invalid("ShardCount must be between 1 and 500."));
+    }
+    let replicas = req
+        .replica_configuration
+        .as_ref()
+        .and_then(|c| c.replica_count);
+    if let Some(n) = replicas
+        && !(0..=5).contains(&n)
+    {
+        return Err(invalid("ReplicaCount must be between 0 and 5."));
+    }
+    Ok((shards, replicas))
+}
+
+/// A new shard or replica count: the servers follow; nodes that stay keep their ports,
+/// new ones get theirs.
+fn reshape(
+    cluster: &mut ClusterRecord,
+    env: &ClusterEnv<'_>,
+    shards: Option<i32>,
+    replicas: Option<i32>,
+) {
+    cluster.num_shards = shards.unwrap_or(cluster.num_shards);
+    cluster.replicas_per_shard = replicas.unwrap_or(cluster.replicas_per_shard);
+    let old = std::mem::take(&mut cluster.node_ports);
+    cluster.node_ports = node_names(
+        &cluster.name,
+        cluster.num_shards,
+        cluster.replicas_per_shard,
+    )
+    .filter_map(|node| {
+        let port = old.get(&node).copied().or_else(|| (env.new_port)())?;
+        Some((node, port))
+    })
+    .collect();
 }
 
 /// # Errors

@@ -295,6 +295,24 @@ pub struct UpdateClusterRequest {
     pub engine_version: Option<String>,
     #[serde(default, rename = "ACLName")]
     pub acl_name: Option<String>,
+    #[serde(default)]
+    pub shard_configuration: Option<ShardConfigurationRequest>,
+    #[serde(default)]
+    pub replica_configuration: Option<ReplicaConfigurationRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShardConfigurationRequest {
+    #[serde(default)]
+    pub shard_count: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicaConfigurationRequest {
+    #[serde(default)]
+    pub replica_count: Option<i32>,
 }
 
 #[derive(Debug, Deserialize)]

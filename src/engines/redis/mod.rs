@@ -31,6 +31,7 @@
 //! server cannot hang memshift.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -43,9 +44,32 @@ use redis::aio::MultiplexedConnection;
 use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
+mod reshard;
+
 use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
 use crate::tls::{Authority, endpoint_names};
+
+/// Commands MemoryDB restricts that no one inside needs: renamed away on every server.
+const REMOVED_COMMANDS: &[&str] = &[
+    "BGREWRITEAOF",
+    "BGSAVE",
+    "CONFIG",
+    "DEBUG",
+    "MODULE",
+    "REPLICAOF",
+    "SAVE",
+    "SHUTDOWN",
+    "SLAVEOF",
+];
+
+/// The name `MIGRATE` has on a cluster's servers: known only to memshift, which moves
+/// keys with it when resharding.
+fn migrate_command(admin_password: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("migrate:{admin_password}").as_bytes());
+    format!("MIGRATE-{}", hex::encode(&digest[..12]))
+}
 
 /// The user memshift administers each server with; never one of the cluster's users.
 pub const ADMIN_USER: &str = "memshift-admin";
@@ -105,7 +129,22 @@ struct Server {
     /// The node's endpoint: its proxy.
     endpoint: u16,
     dir: PathBuf,
+    /// The endpoint's listener, until its proxy serves it.
+    listener: Option<tokio::net::TcpListener>,
     proxy: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the node's endpoint: its proxy starts serving.
+    fn serve(&mut self, front: &Arc<Front>) {
+        if let Some(listener) = self.listener.take() {
+            self.proxy = Some(tokio::spawn(proxy::serve(
+                listener,
+                Arc::clone(front),
+                self.backend,
+            )));
+        }
+    }
 }
 
 /// A running cluster.
@@ -239,14 +278,41 @@ impl Redis {
         }
         for cluster in clusters {
             let key = (scope.clone(), cluster.name.clone());
-            let shape = (cluster.shards.clone(), cluster.tls);
+            // A cluster with a dead server, or asked for another TLS setting, is formed
+            // again; one asked for other shards or replicas is changed in place.
             let healthy = running.get_mut(&key).is_some_and(|r| {
-                r.shape == shape
+                r.shape.1 == cluster.tls
                     && r.shards
                         .iter_mut()
                         .flatten()
                         .all(|s| matches!(s.child.try_wait(), Ok(None)))
             });
+            if healthy
+                && let Some(formed) = running.get_mut(&key)
+                && formed.shape.0 != cluster.shards
+            {
+                let old: Vec<String> = formed.servers().map(|s| s.name.clone()).collect();
+                let started = Instant::now();
+                let result = self.reshape(binary, formed, cluster).await;
+                for name in old {
+                    self.node_ports.remove(&(scope.clone(), name));
+                }
+                for server in formed.servers() {
+                    self.node_ports
+                        .set((scope.clone(), server.name.clone()), server.endpoint);
+                }
+                match result {
+                    Ok(()) => tracing::info!(
+                        cluster = %cluster.name,
+                        nodes = formed.servers().count(),
+                        millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "redis cluster reshaped"
+                    ),
+                    Err(e) => {
+                        tracing::error!(cluster = %cluster.name, error = %e, "cannot reshape a redis cluster");
+                    }
+                }
+            }
             if !healthy {
                 if let Some(old) = running.remove(&key) {
                     tracing::warn!(cluster = %cluster.name, "redis cluster changed shape or lost a server; forming it again");
@@ -313,54 +379,10 @@ impl Redis {
         let mut bytes = [0u8; 24];
         rand::fill(&mut bytes);
         let admin_password = hex::encode(bytes);
-        // The nodes' own certificate, for TLS between them on loopback.
-        let inner = authority.issue(&endpoint_names(Vec::new()))?;
         let node_names: Vec<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
-        let listeners = {
-            let mut all = Vec::new();
-            for name in &node_names {
-                let preferred = desired.node_ports.get(*name).copied();
-                all.push(
-                    super::bind_endpoint(preferred)
-                        .await
-                        .map_err(|e| format!("no free port: {e}"))?,
-                );
-            }
-            all
-        };
-        let starts = node_names.iter().zip(&listeners).map(|(name, listener)| {
-            let endpoint = listener.local_addr().map(|a| a.port());
-            let (inner, password, ca) = (&inner, &admin_password, authority.cert_pem());
-            async move {
-                let endpoint = endpoint.map_err(|e| e.to_string())?;
-                // A port chosen free can be taken before the server binds it: try again
-                // with others.
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    match start_server(binary, &desired.name, name, endpoint, inner, ca, password)
-                        .await
-                    {
-                        Err(e) if tries < 3 && e.contains("Failed listening") => {}
-                        other => break other,
-                    }
-                }
-            }
-        });
-        let mut servers = Vec::new();
-        let mut failure = None;
-        for result in futures_util::future::join_all(starts).await {
-            match result {
-                Ok(server) => servers.push(server),
-                Err(e) => failure = Some(e),
-            }
-        }
-        if let Some(e) = failure {
-            for server in servers {
-                stop_server(server).await;
-            }
-            return Err(e);
-        }
+        let servers = self
+            .start_nodes(binary, desired, &node_names, &admin_password)
+            .await?;
         let shards: Vec<Vec<Server>> = {
             let mut rest = servers.into_iter();
             desired
@@ -421,14 +443,79 @@ impl Redis {
             Arc::clone(&running.front),
             first_primary,
         )));
-        for (server, listener) in running.shards.iter_mut().flatten().zip(listeners) {
-            server.proxy = Some(tokio::spawn(proxy::serve(
-                listener,
-                Arc::clone(&running.front),
-                server.backend,
-            )));
+        for server in running.shards.iter_mut().flatten() {
+            server.serve(&running.front);
         }
         Ok(running)
+    }
+}
+
+impl Redis {
+    /// Starts the named nodes of a cluster, each with its endpoint's listener bound (on
+    /// the port it had, when still free) but not yet serving. All or none: on failure,
+    /// those started are stopped.
+    async fn start_nodes(
+        &self,
+        binary: &Path,
+        desired: &DesiredCluster,
+        names: &[&String],
+        admin_password: &str,
+    ) -> Result<Vec<Server>, String> {
+        let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
+        // The nodes' own certificate, for TLS between them on loopback.
+        let inner = authority.issue(&endpoint_names(Vec::new()))?;
+        let mut listeners = Vec::new();
+        for name in names {
+            let preferred = desired.node_ports.get(*name).copied();
+            listeners.push(
+                super::bind_endpoint(preferred)
+                    .await
+                    .map_err(|e| format!("no free port: {e}"))?,
+            );
+        }
+        let starts = names.iter().zip(listeners).map(|(name, listener)| {
+            let (inner, ca) = (&inner, authority.cert_pem());
+            async move {
+                let endpoint = listener.local_addr().map_err(|e| e.to_string())?.port();
+                // A port chosen free can be taken before the server binds it: try again
+                // with others.
+                let mut tries = 0;
+                let mut server = loop {
+                    tries += 1;
+                    match start_server(
+                        binary,
+                        &desired.name,
+                        name,
+                        endpoint,
+                        inner,
+                        ca,
+                        admin_password,
+                    )
+                    .await
+                    {
+                        Err(e) if tries < 3 && e.contains("Failed listening") => {}
+                        other => break other,
+                    }
+                }?;
+                server.listener = Some(listener);
+                Ok::<Server, String>(server)
+            }
+        });
+        let mut servers = Vec::new();
+        let mut failure = None;
+        for result in futures_util::future::join_all(starts).await {
+            match result {
+                Ok(server) => servers.push(server),
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(e) = failure {
+            for server in servers {
+                stop_server(server).await;
+            }
+            return Err(e);
+        }
+        Ok(servers)
     }
 }
 
@@ -477,27 +564,46 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
         .await?;
     }
     let deadline = Instant::now() + FORM_TIMEOUT;
-    let total = servers.len();
-    'meet: loop {
-        for conn in &mut conns {
-            let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
-            let known = nodes
-                .lines()
-                .filter(|l| !l.contains("handshake") && !l.contains("noaddr"))
-                .count();
-            if known < total {
-                pause(deadline, "the nodes to meet").await?;
-                continue 'meet;
-            }
-        }
-        break;
-    }
+    wait_known(&mut conns, servers.len(), deadline).await?;
     for (i, conn) in conns.iter_mut().enumerate() {
         if primary_of[i] != i {
             let primary = &ids[primary_of[i]];
             call::<()>(conn, &["CLUSTER", "REPLICATE", primary]).await?;
         }
     }
+    wait_whole(&mut conns, &primary_of, deadline).await
+}
+
+/// Waits until every node knows `total` nodes, none of them still being met.
+async fn wait_known(
+    conns: &mut [MultiplexedConnection],
+    total: usize,
+    deadline: Instant,
+) -> Result<(), String> {
+    'meet: loop {
+        for conn in conns.iter_mut() {
+            let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+            let known = nodes
+                .lines()
+                .filter(|l| !l.contains("handshake") && !l.contains("noaddr"))
+                .count();
+            if known != total {
+                pause(deadline, "the nodes to meet").await?;
+                continue 'meet;
+            }
+        }
+        return Ok(());
+    }
+}
+
+/// Waits until every node sees the cluster whole and knows every replica as one, and
+/// every replica is in sync. `primary_of[i]` is the index of node `i`'s primary (itself
+/// for a primary).
+async fn wait_whole(
+    conns: &mut [MultiplexedConnection],
+    primary_of: &[usize],
+    deadline: Instant,
+) -> Result<(), String> {
     let replicas = primary_of
         .iter()
         .enumerate()
@@ -508,7 +614,6 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
             let info: String = call(conn, &["CLUSTER", "INFO"]).await?;
             let mut ready = info.contains("cluster_state:ok");
             if ready {
-                // Every node knows every replica as one, so that its topology lists them.
                 let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
                 ready = nodes.lines().filter(|l| l.contains("slave")).count() == replicas;
             }
@@ -574,6 +679,18 @@ async fn start_server(
         write_private(&dir.join(file), contents)?;
     }
     let d = dir.display();
+    // What MemoryDB restricts and nothing inside needs is gone from the server, so that it
+    // answers `unknown command` itself; MIGRATE, which resharding needs, takes a name only
+    // memshift knows.
+    let mut renamed = String::new();
+    for command in REMOVED_COMMANDS {
+        let _ = writeln!(renamed, "rename-command {command} \"\"");
+    }
+    let _ = writeln!(
+        renamed,
+        "rename-command MIGRATE {}",
+        migrate_command(admin_password)
+    );
     let config = format!(
         "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
          appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
@@ -583,7 +700,7 @@ async fn start_server(
          tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
          tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\
          tls-auth-clients optional\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n\
-         masteruser {ADMIN_USER}\nmasterauth {admin_password}\n\
+         masteruser {ADMIN_USER}\nmasterauth {admin_password}\n{renamed}\
          user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
     );
     let mut child = Command::new(binary)
@@ -608,6 +725,7 @@ async fn start_server(
         bus,
         endpoint,
         dir,
+        listener: None,
         proxy: None,
     };
     let started = Instant::now();
