@@ -273,3 +273,29 @@ def test_redshift_connector_by_a_custom_domain_name(warehouse, engine_server, ca
         finally:
             conn.close()
     assert "does not name host" not in caplog.text
+
+
+def test_readme_journey_psql_verify_full(make_client, engine_server, fresh_account, ca_file):
+    """The README's psql line, as printed: full verification against memshift's CA, and
+    Redshift's version string."""
+    if shutil.which("psql") is None:
+        pytest.skip("no psql")
+    import subprocess
+    import time
+
+    redshift = make_client(access_key_id=fresh_account, service="redshift",
+                           endpoint_url=engine_server.url)
+    started = time.monotonic()
+    redshift.create_cluster(ClusterIdentifier="wh", NodeType="dc2.large",
+                            MasterUsername="admin", MasterUserPassword="Sup3rSecret")
+    redshift.get_waiter("cluster_available").wait(ClusterIdentifier="wh",
+                                                  WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    port = redshift.describe_clusters(ClusterIdentifier="wh")["Clusters"][0]["Endpoint"]["Port"]
+    out = subprocess.run(
+        ["psql", f"host=127.0.0.1 port={port} user=admin dbname=dev "
+                 f"sslmode=verify-full sslrootcert={ca_file}", "-c", "SELECT version()"],
+        env=dict(os.environ, PGPASSWORD="Sup3rSecret"), capture_output=True, text=True,
+        timeout=30, check=True).stdout
+    print(f"Redshift CreateCluster to first login: {time.monotonic() - started:.2f} s")
+    assert "PostgreSQL 8.0.2 on i686-pc-linux-gnu" in out and "Redshift 1.0." in out, out
+    redshift.delete_cluster(ClusterIdentifier="wh", SkipFinalClusterSnapshot=True)
