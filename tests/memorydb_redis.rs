@@ -604,6 +604,7 @@ async fn the_rust_cluster_client_works_over_tls() {
         return;
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let server = memshift::start(&Config::ephemeral().with_engines())
         .await
         .unwrap();

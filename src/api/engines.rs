@@ -9,7 +9,9 @@ use crate::engines::pgfront::{self, Grant, TemporaryLogin};
 use crate::engines::{postgres, redis};
 use crate::secret::PasswordHash;
 use crate::services::AppState;
-use crate::services::memorydb::clusters::{cluster_dns_name, node_name, slot_ranges};
+use crate::services::memorydb::clusters::{
+    cluster_dns_name, node_dns_name, node_name, node_names, slot_ranges,
+};
 use crate::services::memorydb::store::{Auth, DEFAULT_USER};
 use crate::services::redshift::logins::{self, Login, Refusal};
 use crate::services::{memorydb, redshift};
@@ -98,7 +100,16 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
                     .collect(),
                 tls: cluster.tls,
                 node_ports: cluster.node_ports.clone(),
-                dns_names: vec![cluster_dns_name(&cluster.name, &scope.region)],
+                dns_names: std::iter::once(cluster_dns_name(&cluster.name, &scope.region))
+                    .chain(
+                        node_names(
+                            &cluster.name,
+                            cluster.num_shards,
+                            cluster.replicas_per_shard,
+                        )
+                        .map(|node| node_dns_name(&node, &cluster.name, &scope.region)),
+                    )
+                    .collect(),
                 users,
             }
         })

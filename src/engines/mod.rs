@@ -58,19 +58,24 @@ impl Engines {
     /// A free port for a new MemoryDB cluster's endpoint, when Redis servers can be run.
     #[must_use]
     pub fn redis_port(&self) -> Option<u16> {
-        self.redis.binary().and_then(|_| free_port().ok())
+        self.redis.binary().and_then(|_| reserve_port().ok())
     }
 
     /// A free port for a new Redshift cluster's endpoint, when PostgreSQL can be run.
     #[must_use]
     pub fn postgres_port(&self) -> Option<u16> {
-        self.postgres.bin_dir().and_then(|_| free_port().ok())
+        self.postgres.bin_dir().and_then(|_| reserve_port().ok())
     }
 
     /// Stops every server and removes every database (after a reset of the state).
     pub async fn reset(&self) {
         self.redis.stop_all().await;
         self.postgres.reset().await;
+        // Ports chosen for clusters that no longer exist go back.
+        RESERVED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Stops every server (at shutdown); temporary data goes too.
@@ -89,12 +94,43 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// The listener of a cluster's endpoint: on the port it had, when that is still free, or
-/// on a new one.
+/// Ports chosen for endpoints, held bound from the moment they are chosen (and reported)
+/// until their endpoint takes them, so that nothing else can take them meanwhile.
+static RESERVED: Mutex<Vec<std::net::TcpListener>> = Mutex::new(Vec::new());
+
+/// A loopback port for an endpoint, held until [`bind_endpoint`] takes it.
+///
+/// # Errors
+/// No port could be bound.
+pub fn reserve_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = listener.local_addr()?.port();
+    RESERVED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(listener);
+    Ok(port)
+}
+
+/// The listener of a cluster's endpoint: on the port it had, when that is still free (or
+/// reserved for it), or on a new one.
 ///
 /// # Errors
 /// No loopback port could be bound.
 pub async fn bind_endpoint(preferred: Option<u16>) -> std::io::Result<TcpListener> {
+    if let Some(port) = preferred {
+        let held = {
+            let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
+            reserved
+                .iter()
+                .position(|l| l.local_addr().is_ok_and(|a| a.port() == port))
+                .map(|at| reserved.swap_remove(at))
+        };
+        if let Some(listener) = held {
+            listener.set_nonblocking(true)?;
+            return TcpListener::from_std(listener);
+        }
+    }
     if let Some(port) = preferred
         && let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await
     {

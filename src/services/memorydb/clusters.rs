@@ -387,10 +387,7 @@ fn view(
                                 port: i32::from(port),
                             },
                             None => Endpoint {
-                                address: format!(
-                                    "{name}.{}.memshift.memorydb.{}.amazonaws.com",
-                                    record.name, env.scope.region
-                                ),
+                                address: node_dns_name(&name, &record.name, &env.scope.region),
                                 port: record.port,
                             },
                         };
@@ -500,6 +497,12 @@ pub fn slot_ranges(shards: i32) -> Vec<(u16, u16)> {
 #[must_use]
 pub fn cluster_dns_name(cluster: &str, region: &str) -> String {
     format!("clustercfg.{cluster}.memshift.memorydb.{region}.amazonaws.com")
+}
+
+/// A node's name in AWS's form, as the cluster endpoint's.
+#[must_use]
+pub fn node_dns_name(node: &str, cluster: &str, region: &str) -> String {
+    format!("{node}.{cluster}.memshift.memorydb.{region}.amazonaws.com")
 }
 
 /// `<cluster>-<shard:04>-<node:03>`, both counted from 1; node 1 is the shard's primary.
