@@ -700,6 +700,7 @@ async fn start_server(
          tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
          tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\
          tls-auth-clients optional\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n\
+         cluster-allow-replica-migration no\n\
          masteruser {ADMIN_USER}\nmasterauth {admin_password}\n{renamed}\
          user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
     );
@@ -822,8 +823,23 @@ async fn stop(mut cluster: Running) {
 
 /// Makes every node's users exactly `users` (besides memshift's own).
 async fn apply_users(cluster: &Running, users: &[DesiredUser]) -> Result<(), String> {
-    let known = cluster
-        .front
+    apply_users_on(
+        &cluster.front,
+        &cluster.admin_password,
+        cluster.servers(),
+        users,
+    )
+    .await
+}
+
+/// Makes the users of `servers` (of the cluster `front` serves) exactly `users`.
+async fn apply_users_on<'a>(
+    front: &Front,
+    admin_password: &str,
+    servers: impl Iterator<Item = &'a Server>,
+    users: &[DesiredUser],
+) -> Result<(), String> {
+    let known = front
         .iam_users
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -865,16 +881,15 @@ async fn apply_users(cluster: &Running, users: &[DesiredUser]) -> Result<(), Str
         );
     }
     // IAM passwords are known to the proxies before any node accepts them.
-    cluster
-        .front
+    front
         .iam_users
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .extend(iam.clone());
-    let results = futures_util::future::join_all(cluster.servers().map(|server| {
+    let results = futures_util::future::join_all(servers.map(|server| {
         let commands = &commands;
         async move {
-            let mut conn = admin_connection(server.backend, &cluster.admin_password).await?;
+            let mut conn = admin_connection(server.backend, admin_password).await?;
             let existing: Vec<String> = call(&mut conn, &["ACL", "USERS"]).await?;
             for name in existing {
                 if name != ADMIN_USER && name != "default" && !users.iter().any(|u| u.name == name)
@@ -890,8 +905,7 @@ async fn apply_users(cluster: &Running, users: &[DesiredUser]) -> Result<(), Str
         }
     }))
     .await;
-    *cluster
-        .front
+    *front
         .iam_users
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = iam;

@@ -35,9 +35,22 @@ impl Redis {
             .copied()
             .filter(|n| !present.contains(n))
             .collect();
-        let added = self
+        let mut added = self
             .start_nodes(binary, desired, &new_names, &password)
             .await?;
+        // New nodes know the cluster's users and serve their endpoints before any slot
+        // (and so any client) is sent to them.
+        for server in &mut added {
+            server.serve(&running.front);
+        }
+        if let Err(e) =
+            super::apply_users_on(&running.front, &password, added.iter(), &desired.users).await
+        {
+            for server in added {
+                stop_server(server).await;
+            }
+            return Err(e);
+        }
         // Every server by name, old and new.
         let mut by_name: HashMap<String, Server> = std::mem::take(&mut running.shards)
             .into_iter()
@@ -160,6 +173,26 @@ impl Redis {
             .filter(|n| !keep.contains(n))
             .cloned()
             .collect();
+        // Before they are forgotten, every node that stays must know they own no slot, or
+        // it would forget those slots' owner and report them unserved.
+        let gone_ids: Vec<&String> = gone.iter().map(|n| &ids[n]).collect();
+        'moved: loop {
+            for (name, conn) in &mut conns {
+                if !keep.contains(name) {
+                    continue;
+                }
+                let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+                let stale = nodes.lines().any(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.len() > 8 && gone_ids.iter().any(|id| fields[0] == id.as_str())
+                });
+                if stale {
+                    super::pause(deadline, "the slots' new owners to be known").await?;
+                    continue 'moved;
+                }
+            }
+            break;
+        }
         for name in &gone {
             let id = ids[name].clone();
             for (other, conn) in &mut conns {
