@@ -678,32 +678,7 @@ async fn start_server(
     for (file, contents) in files {
         write_private(&dir.join(file), contents)?;
     }
-    let d = dir.display();
-    // What MemoryDB restricts and nothing inside needs is gone from the server, so that it
-    // answers `unknown command` itself; MIGRATE, which resharding needs, takes a name only
-    // memshift knows.
-    let mut renamed = String::new();
-    for command in REMOVED_COMMANDS {
-        let _ = writeln!(renamed, "rename-command {command} \"\"");
-    }
-    let _ = writeln!(
-        renamed,
-        "rename-command MIGRATE {}",
-        migrate_command(admin_password)
-    );
-    let config = format!(
-        "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
-         appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
-         cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
-         cluster-node-timeout 5000\ncluster-announce-ip {ENDPOINT_HOST}\n\
-         cluster-announce-port {endpoint}\ncluster-announce-tls-port {tls_port}\n\
-         tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
-         tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\
-         tls-auth-clients optional\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n\
-         cluster-allow-replica-migration no\n\
-         masteruser {ADMIN_USER}\nmasterauth {admin_password}\n{renamed}\
-         user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
-    );
+    let config = server_config(&dir, backend, tls_port, bus, endpoint, admin_password);
     let mut child = Command::new(binary)
         .arg("-")
         .stdin(Stdio::piped())
@@ -760,6 +735,44 @@ async fn start_server(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// The settings a node starts with (through its standard input): cluster mode, TLS
+/// between nodes, the ports it listens on and announces, memshift's admin user.
+fn server_config(
+    dir: &Path,
+    backend: u16,
+    tls_port: u16,
+    bus: u16,
+    endpoint: u16,
+    admin_password: &str,
+) -> String {
+    let d = dir.display();
+    // What MemoryDB restricts and nothing inside needs is gone from the server, so that it
+    // answers `unknown command` itself; MIGRATE, which resharding needs, takes a name only
+    // memshift knows.
+    let mut renamed = String::new();
+    for command in REMOVED_COMMANDS {
+        let _ = writeln!(renamed, "rename-command {command} \"\"");
+    }
+    let _ = writeln!(
+        renamed,
+        "rename-command MIGRATE {}",
+        migrate_command(admin_password)
+    );
+    format!(
+        "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
+         appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
+         cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
+         cluster-node-timeout 5000\ncluster-announce-ip {ENDPOINT_HOST}\n\
+         cluster-announce-port {endpoint}\ncluster-announce-tls-port {tls_port}\n\
+         tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
+         tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\
+         tls-auth-clients optional\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\nrepl-ping-replica-period 1\n\
+         cluster-allow-replica-migration no\n\
+         masteruser {ADMIN_USER}\nmasterauth {admin_password}\n{renamed}\
+         user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
+    )
 }
 
 /// Writes a file only its owner can read.

@@ -166,46 +166,7 @@ impl Redis {
             )
             .await?;
         }
-        // Nodes the layout no longer names are forgotten by the others.
-        let keep: HashSet<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
-        let gone: Vec<String> = by_name
-            .keys()
-            .filter(|n| !keep.contains(n))
-            .cloned()
-            .collect();
-        // Before they are forgotten, every node that stays must know they own no slot, or
-        // it would forget those slots' owner and report them unserved.
-        let gone_ids: Vec<&String> = gone.iter().map(|n| &ids[n]).collect();
-        'moved: loop {
-            for (name, conn) in &mut conns {
-                if !keep.contains(name) {
-                    continue;
-                }
-                let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
-                let stale = nodes.lines().any(|line| {
-                    let fields: Vec<&str> = line.split_whitespace().collect();
-                    fields.len() > 8 && gone_ids.iter().any(|id| fields[0] == id.as_str())
-                });
-                if stale {
-                    super::pause(deadline, "the slots' new owners to be known").await?;
-                    continue 'moved;
-                }
-            }
-            break;
-        }
-        for name in &gone {
-            let id = ids[name].clone();
-            for (other, conn) in &mut conns {
-                if keep.contains(other) {
-                    call::<()>(conn, &["CLUSTER", "FORGET", &id]).await?;
-                }
-            }
-        }
-        for name in &gone {
-            if let Some(server) = by_name.remove(name) {
-                stop_server(server).await;
-            }
-        }
+        remove_gone(by_name, &mut conns, &ids, desired, deadline).await?;
         let mut kept = Vec::new();
         let mut primary_of = Vec::new();
         for shard in &desired.shards {
@@ -217,6 +178,59 @@ impl Redis {
         }
         wait_whole(&mut kept, &primary_of, deadline).await
     }
+}
+
+/// Forgets and stops the nodes the layout no longer names, once every node that stays
+/// knows they own no slot (or it would forget those slots' owner and report them
+/// unserved).
+async fn remove_gone(
+    by_name: &mut HashMap<String, Server>,
+    conns: &mut HashMap<String, MultiplexedConnection>,
+    ids: &HashMap<String, String>,
+    desired: &DesiredCluster,
+    deadline: std::time::Instant,
+) -> Result<(), String> {
+    // Nodes the layout no longer names are forgotten by the others.
+    let keep: HashSet<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
+    let gone: Vec<String> = by_name
+        .keys()
+        .filter(|n| !keep.contains(n))
+        .cloned()
+        .collect();
+    // Before they are forgotten, every node that stays must know they own no slot, or
+    // it would forget those slots' owner and report them unserved.
+    let gone_ids: Vec<&String> = gone.iter().map(|n| &ids[n]).collect();
+    'moved: loop {
+        for (name, conn) in conns.iter_mut() {
+            if !keep.contains(name) {
+                continue;
+            }
+            let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+            let stale = nodes.lines().any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() > 8 && gone_ids.iter().any(|id| fields[0] == id.as_str())
+            });
+            if stale {
+                super::pause(deadline, "the slots' new owners to be known").await?;
+                continue 'moved;
+            }
+        }
+        break;
+    }
+    for name in &gone {
+        let id = ids[name].clone();
+        for (other, conn) in conns.iter_mut() {
+            if keep.contains(other) {
+                call::<()>(conn, &["CLUSTER", "FORGET", &id]).await?;
+            }
+        }
+    }
+    for name in &gone {
+        if let Some(server) = by_name.remove(name) {
+            stop_server(server).await;
+        }
+    }
+    Ok(())
 }
 
 /// Moves `slots` from the primary `from` to the primary `to` (whose TLS port, the one
