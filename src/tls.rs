@@ -143,7 +143,7 @@ impl Authority {
         let ca = Self::generate()?;
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        write_private(&files.key, &ca.issuer.key().serialize_pem())?;
+        write_private(&files.key, &ca.issuer.key().serialize_pem(), true)?;
         std::fs::write(&files.cert, &ca.cert_pem)
             .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
         Ok(ca)
@@ -267,8 +267,12 @@ fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+/// Writes a new file only its owner can read (a private key, say); `durable`: on disk
+/// before this returns.
+///
+/// # Errors
+/// The file exists already, or cannot be written.
+pub fn write_private(path: &Path, contents: &str, durable: bool) -> Result<(), String> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = std::fs::OpenOptions::new()
@@ -278,7 +282,7 @@ fn write_private(path: &Path, contents: &str) -> Result<(), String> {
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
+        .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

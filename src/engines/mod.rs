@@ -85,15 +85,6 @@ impl Engines {
     }
 }
 
-/// A loopback port nothing listens on now.
-///
-/// # Errors
-/// No port could be bound.
-pub fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// Ports chosen for endpoints, held bound from the moment they are chosen (and reported)
 /// until their endpoint takes them, so that nothing else can take them meanwhile.
 static RESERVED: Mutex<Vec<std::net::TcpListener>> = Mutex::new(Vec::new());

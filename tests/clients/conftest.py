@@ -30,7 +30,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from support import DEFAULT_KEY, DEFAULT_REGION, SECRET_KEY, new_account_id
+from support import DEFAULT_KEY, DEFAULT_REGION, SECRET_KEY, new_account_id, save_ca
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -189,6 +189,12 @@ def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory
 def engine_server(start_server) -> Server:
     """A server whose clusters run the Redis and PostgreSQL servers found on this machine."""
     return start_server(engines=True)
+
+
+@pytest.fixture(scope="session")
+def ca_file(engine_server, tmp_path_factory) -> Path:
+    """The CA of the engine server's endpoints, saved as a file clients are given."""
+    return save_ca(engine_server, tmp_path_factory.mktemp("ca"))
 
 
 # ------------------------------------------------------------ what the clients saw

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import shutil
+import urllib.request
 import uuid
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -151,3 +155,23 @@ def redshift_error(
     assert response["Error"]["Message"], "an error must carry a message"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == status
     assert response["ResponseMetadata"]["RequestId"]
+
+
+def require_redis() -> None:
+    """Skips the calling test module when no Redis server binary is installed, unless
+    TEST_REQUIRE_REDIS is set (as CI sets it), which makes that a failure."""
+    if shutil.which("redis-server") is None and shutil.which("valkey-server") is None:
+        if os.environ.get("TEST_REQUIRE_REDIS"):
+            raise RuntimeError("TEST_REQUIRE_REDIS is set but no redis-server is on PATH")
+        pytest.skip("no redis-server on PATH", allow_module_level=True)
+
+
+def save_ca(server, directory: Path) -> Path:
+    """The CA certificate a memshift serves, saved as a file a client can be given, as an
+    application saves it to trust the endpoints."""
+    with urllib.request.urlopen(f"{server.url}/_memshift/ca.pem", timeout=10) as answer:
+        pem = answer.read()
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
+    path = directory / f"ca-{server.port}.pem"
+    path.write_bytes(pem)
+    return path

@@ -3,30 +3,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import time
-import urllib.request
 
 import pytest
 
-from support import new_name
+from support import new_name, require_redis
 
 redis = pytest.importorskip("redis")
 from redis.cluster import RedisCluster  # noqa: E402
 
-if shutil.which("redis-server") is None and shutil.which("valkey-server") is None:
-    if os.environ.get("TEST_REQUIRE_REDIS"):
-        raise RuntimeError("TEST_REQUIRE_REDIS is set but no redis-server is on PATH")
-    pytest.skip("no redis-server on PATH", allow_module_level=True)
+require_redis()
 
 
-@pytest.fixture(scope="module")
-def ca_file(engine_server, tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "memshift-ca.pem"
-    path.write_bytes(urllib.request.urlopen(f"{engine_server.url}/_memshift/ca.pem").read())
-    return str(path)
 
 
 def iam_token(cluster: str, user: str, region: str, key: str, secret: str) -> str:

@@ -4,28 +4,16 @@ unless TEST_REQUIRE_REDIS is set (as CI sets it)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import urllib.request
 
 import pytest
 
-from support import new_name
+from support import new_name, require_redis
 
 redis = pytest.importorskip("redis")
 
-if shutil.which("redis-server") is None and shutil.which("valkey-server") is None:
-    if os.environ.get("TEST_REQUIRE_REDIS"):
-        raise RuntimeError("TEST_REQUIRE_REDIS is set but no redis-server is on PATH")
-    pytest.skip("no redis-server on PATH", allow_module_level=True)
+require_redis()
 
 
-@pytest.fixture(scope="module")
-def ca_file(engine_server, tmp_path_factory) -> str:
-    """memshift's CA, as an application would save it to trust the endpoints."""
-    path = tmp_path_factory.mktemp("ca") / "memshift-ca.pem"
-    path.write_bytes(urllib.request.urlopen(f"{engine_server.url}/_memshift/ca.pem").read())
-    return str(path)
 
 
 def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_account, password,

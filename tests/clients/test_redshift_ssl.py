@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import socket
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ if not glob.glob("/usr/lib/postgresql/*/bin/postgres") and shutil.which("postgre
         raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
     pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
 
-from support import SECRET_KEY, new_name  # noqa: E402
+from support import SECRET_KEY, new_name, save_ca  # noqa: E402
 
 # The driver builds its SSL context with the form Python 3.10 deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.*:DeprecationWarning:redshift_connector.core")
@@ -38,21 +37,6 @@ REDSHIFT_VERSION = (
 MASTER_PASSWORD = "Sup3rSecret"
 
 
-def _ca(server, directory: Path) -> Path:
-    """The CA certificate a memshift serves, saved as a file a client can be given."""
-    with urllib.request.urlopen(f"{server.url}/_memshift/ca.pem", timeout=10) as answer:
-        pem = answer.read()
-    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
-    path = directory / f"ca-{server.port}.pem"
-    path.write_bytes(pem)
-    return path
-
-
-@pytest.fixture
-def ca_file(engine_server, tmp_path) -> Path:
-    return _ca(engine_server, tmp_path)
-
-
 @pytest.fixture(scope="session")
 def other_server(start_server):
     """Another memshift: another CA."""
@@ -61,7 +45,7 @@ def other_server(start_server):
 
 @pytest.fixture
 def wrong_ca_file(other_server, tmp_path) -> Path:
-    return _ca(other_server, tmp_path)
+    return save_ca(other_server, tmp_path)
 
 
 @pytest.fixture

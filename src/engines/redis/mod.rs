@@ -48,7 +48,7 @@ mod reshard;
 
 use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
-use crate::tls::{Authority, endpoint_names};
+use crate::tls::{Authority, endpoint_names, write_private};
 
 /// Commands MemoryDB restricts that no one inside needs: renamed away on every server.
 const REMOVED_COMMANDS: &[&str] = &[
@@ -676,7 +676,8 @@ async fn start_server(
         ("ca.pem", ca_pem),
     ];
     for (file, contents) in files {
-        write_private(&dir.join(file), contents)?;
+        // The directory is new and dies with the server: no need to wait for the disk.
+        write_private(&dir.join(file), contents, false)?;
     }
     let config = server_config(&dir, backend, tls_port, bus, endpoint, admin_password);
     let mut child = Command::new(binary)
@@ -773,20 +774,6 @@ fn server_config(
          masteruser {ADMIN_USER}\nmasterauth {admin_password}\n{renamed}\
          user {ADMIN_USER} on >{admin_password} ~* &* +@all\n"
     )
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> Result<(), String> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(contents.as_bytes()))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// A server dropped without [`stop_server`] (memshift's runtime ending, a panicking test)
@@ -959,8 +946,16 @@ async fn call<T: redis::FromRedisValue>(
     for arg in args.iter().skip(1) {
         cmd.arg(*arg);
     }
+    query(conn, &cmd).await
+}
+
+/// Sends one command, built by the caller, and reads its reply, within [`ADMIN_TIMEOUT`].
+async fn query<T: redis::FromRedisValue>(
+    conn: &mut MultiplexedConnection,
+    cmd: &redis::Cmd,
+) -> Result<T, String> {
     tokio::time::timeout(ADMIN_TIMEOUT, cmd.query_async(conn))
         .await
-        .map_err(|_| format!("{} timed out", args.first().unwrap_or(&"")))?
+        .map_err(|_| "the server did not answer in time".to_owned())?
         .map_err(|e| e.to_string())
 }

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use redis::aio::MultiplexedConnection;
 
 use super::{
-    DesiredCluster, FORM_TIMEOUT, Redis, Running, Server, admin_connection, call, stop_server,
-    wait_known, wait_whole,
+    DesiredCluster, FORM_TIMEOUT, Redis, Running, Server, admin_connection, call, query,
+    stop_server, wait_known, wait_whole,
 };
 
 /// Slots moved in one round of pipelined commands.
@@ -322,16 +322,6 @@ async fn migrate(
 
 async fn run(conn: &mut MultiplexedConnection, pipe: &redis::Pipeline) -> Result<(), String> {
     tokio::time::timeout(super::ADMIN_TIMEOUT, pipe.query_async::<()>(conn))
-        .await
-        .map_err(|_| "a resharding step timed out".to_owned())?
-        .map_err(|e| e.to_string())
-}
-
-async fn query<T: redis::FromRedisValue>(
-    conn: &mut MultiplexedConnection,
-    cmd: &redis::Cmd,
-) -> Result<T, String> {
-    tokio::time::timeout(super::ADMIN_TIMEOUT, cmd.query_async(conn))
         .await
         .map_err(|_| "a resharding step timed out".to_owned())?
         .map_err(|e| e.to_string())
