@@ -4,17 +4,19 @@
 //! one CA, so that a client trusts all of them once it trusts that CA. The CA is:
 //! - given (`--tls-ca-cert` and `--tls-ca-key`), so that an image or a CI job can trust it
 //!   ahead of time;
-//! - or kept in the data directory (`ca.pem`, `ca.key`), made at the first start
-//!   and used again at every later one;
-//! - or, without a data directory, made at start and gone at exit.
+//! - or kept in the data directory (`ca.pem`, `ca.key`), made there the first time one is
+//!   needed and used again at every later start;
+//! - or, without a data directory, made the first time one is needed and gone at exit.
 //!
-//! `GET /_memshift/ca.pem` serves its certificate. Keys are ECDSA P-256; endpoint
-//! certificates are made at start (valid a year) and never written to disk, except for the
-//! engines' own use inside their private directories.
+//! A CA that is made waits for its first use (a TLS endpoint, or `GET /_memshift/ca.pem`,
+//! which serves its certificate): a run that needs none spends neither the time nor the
+//! memory. Keys are ECDSA P-256; endpoint certificates are made when their endpoints start
+//! (valid a year) and never written to disk, except for the engines' own use inside their
+//! private directories.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -30,8 +32,16 @@ pub struct CaFiles {
     pub key: PathBuf,
 }
 
-/// The CA that signs every endpoint's certificate.
+/// The CA that signs every endpoint's certificate: one that is given or kept is read at
+/// once; one that is made is made at its first use.
 pub struct Authority {
+    ca: OnceLock<Result<Ca, String>>,
+    /// Where a CA made at first use is kept, if anywhere.
+    keep_in: Option<PathBuf>,
+}
+
+/// A CA's certificate, and the key that signs with it.
+struct Ca {
     cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
@@ -57,33 +67,42 @@ impl std::fmt::Debug for Leaf {
 }
 
 impl Authority {
-    /// A new CA, valid ten years (from a day ago, so that clocks a little behind accept
-    /// it).
+    /// A new CA, made now.
     ///
     /// # Errors
     /// The key or the certificate could not be made.
     pub fn generate() -> Result<Self, String> {
-        let key = KeyPair::generate().map_err(|e| format!("cannot make the CA key: {e}"))?;
-        let mut params = CertificateParams::default();
-        let mut name = DistinguishedName::new();
-        name.push(DnType::OrganizationName, "memshift");
-        name.push(DnType::CommonName, "memshift local CA");
-        params.distinguished_name = name;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        validity(&mut params, 3650);
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| format!("cannot make the CA certificate: {e}"))?;
-        let cert_pem = cert.pem();
-        Ok(Authority {
-            cert_pem,
-            issuer: Issuer::new(params, key),
-        })
+        Ok(Self::ready(Ca::generate()?))
+    }
+
+    /// A CA made at its first use, in memory only.
+    #[must_use]
+    pub fn at_first_use() -> Self {
+        Authority {
+            ca: OnceLock::new(),
+            keep_in: None,
+        }
+    }
+
+    fn ready(ca: Ca) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Ok(ca));
+        Authority {
+            ca: cell,
+            keep_in: None,
+        }
+    }
+
+    /// The CA, made (and kept) now if this is its first use. A failure is final: the
+    /// same error is given at every later use.
+    fn ca(&self) -> Result<&Ca, String> {
+        self.ca
+            .get_or_init(|| match &self.keep_in {
+                Some(dir) => Ca::make_in(dir),
+                None => Ca::generate(),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// A CA from its certificate and private key, both PEM.
@@ -91,29 +110,7 @@ impl Authority {
     /// # Errors
     /// Either does not parse, or the key is not the certificate's.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, String> {
-        let key = KeyPair::from_pem(key_pem)
-            .map_err(|e| format!("the CA key is not a PEM private key memshift can use: {e}"))?;
-        let der = first_pem_der(cert_pem)
-            .ok_or_else(|| "the CA certificate is not a PEM certificate".to_owned())?;
-        let (_, cert) = x509_parser::parse_x509_certificate(&der)
-            .map_err(|e| format!("the CA certificate does not parse: {e}"))?;
-        let is_ca = cert
-            .basic_constraints()
-            .ok()
-            .flatten()
-            .is_some_and(|b| b.value.ca);
-        if !is_ca {
-            return Err("the CA certificate is not a CA (no basicConstraints CA:TRUE)".to_owned());
-        }
-        if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-            return Err("the CA key does not belong to the CA certificate".to_owned());
-        }
-        let issuer = Issuer::from_ca_cert_der(&der.into(), key)
-            .map_err(|e| format!("the CA certificate cannot sign: {e}"))?;
-        Ok(Authority {
-            cert_pem: cert_pem.to_owned(),
-            issuer,
-        })
+        Ok(Self::ready(Ca::from_pem(cert_pem, key_pem)?))
     }
 
     /// A CA read from its two files.
@@ -121,38 +118,31 @@ impl Authority {
     /// # Errors
     /// A file cannot be read, or [`Authority::from_pem`] refuses what it holds.
     pub fn from_files(files: &CaFiles) -> Result<Self, String> {
-        let read = |p: &Path| {
-            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
-        };
-        Self::from_pem(&read(&files.cert)?, &read(&files.key)?)
-            .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))
+        Ok(Self::ready(Ca::from_files(files)?))
     }
 
-    /// The CA kept in `dir` (`ca.pem`, `ca.key`), made and written there when it has none.
+    /// The CA kept in `dir` (`ca.pem`, `ca.key`): read now when it is there, or else made
+    /// and written there at its first use.
     ///
     /// # Errors
-    /// The directory or its files cannot be read or written.
+    /// Its files are there but cannot be read or used.
     pub fn kept_in(dir: &Path) -> Result<Self, String> {
-        let files = CaFiles {
-            cert: dir.join("ca.pem"),
-            key: dir.join("ca.key"),
-        };
+        let files = CaFiles::in_dir(dir);
         if files.cert.exists() || files.key.exists() {
             return Self::from_files(&files);
         }
-        let ca = Self::generate()?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        write_private(&files.key, &ca.issuer.key().serialize_pem(), true)?;
-        std::fs::write(&files.cert, &ca.cert_pem)
-            .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
-        Ok(ca)
+        Ok(Authority {
+            ca: OnceLock::new(),
+            keep_in: Some(dir.to_path_buf()),
+        })
     }
 
     /// The CA's certificate, PEM.
-    #[must_use]
-    pub fn cert_pem(&self) -> &str {
-        &self.cert_pem
+    ///
+    /// # Errors
+    /// The CA could not be made (or kept) at its first use.
+    pub fn cert_pem(&self) -> Result<&str, String> {
+        Ok(&self.ca()?.cert_pem)
     }
 
     /// A certificate for a server known by `names` (host names or IP addresses), signed by
@@ -161,6 +151,7 @@ impl Authority {
     /// # Errors
     /// A name is neither a DNS name nor an IP address, or signing failed.
     pub fn issue(&self, names: &[String]) -> Result<Leaf, String> {
+        let issuer = &self.ca()?.issuer;
         let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -192,7 +183,7 @@ impl Authority {
         params.use_authority_key_identifier_extension = true;
         validity(&mut params, 365);
         let cert = params
-            .signed_by(&key, &self.issuer)
+            .signed_by(&key, issuer)
             .map_err(|e| format!("cannot sign a certificate: {e}"))?;
         Ok(Leaf {
             cert_pem: cert.pem(),
@@ -209,6 +200,89 @@ impl Authority {
     /// As [`Authority::issue`].
     pub fn server_config(&self, names: &[String]) -> Result<Arc<ServerConfig>, String> {
         self.issue(names)?.server_config()
+    }
+}
+
+impl Ca {
+    /// A new CA, valid ten years (from a day ago, so that clocks a little behind accept
+    /// it).
+    fn generate() -> Result<Self, String> {
+        let key = KeyPair::generate().map_err(|e| format!("cannot make the CA key: {e}"))?;
+        let mut params = CertificateParams::default();
+        let mut name = DistinguishedName::new();
+        name.push(DnType::OrganizationName, "memshift");
+        name.push(DnType::CommonName, "memshift local CA");
+        params.distinguished_name = name;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        validity(&mut params, 3650);
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| format!("cannot make the CA certificate: {e}"))?;
+        Ok(Ca {
+            cert_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// A new CA, written into `dir` (the key readable by its owner only).
+    fn make_in(dir: &Path) -> Result<Self, String> {
+        let files = CaFiles::in_dir(dir);
+        let ca = Self::generate()?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        write_private(&files.key, &ca.issuer.key().serialize_pem(), true)?;
+        std::fs::write(&files.cert, &ca.cert_pem)
+            .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
+        Ok(ca)
+    }
+
+    fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, String> {
+        let key = KeyPair::from_pem(key_pem)
+            .map_err(|e| format!("the CA key is not a PEM private key memshift can use: {e}"))?;
+        let der = first_pem_der(cert_pem)
+            .ok_or_else(|| "the CA certificate is not a PEM certificate".to_owned())?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| format!("the CA certificate does not parse: {e}"))?;
+        let is_ca = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|b| b.value.ca);
+        if !is_ca {
+            return Err("the CA certificate is not a CA (no basicConstraints CA:TRUE)".to_owned());
+        }
+        if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err("the CA key does not belong to the CA certificate".to_owned());
+        }
+        let issuer = Issuer::from_ca_cert_der(&der.into(), key)
+            .map_err(|e| format!("the CA certificate cannot sign: {e}"))?;
+        Ok(Ca {
+            cert_pem: cert_pem.to_owned(),
+            issuer,
+        })
+    }
+
+    fn from_files(files: &CaFiles) -> Result<Self, String> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        Self::from_pem(&read(&files.cert)?, &read(&files.key)?)
+            .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))
+    }
+}
+
+impl CaFiles {
+    /// Where a data directory keeps its CA.
+    fn in_dir(dir: &Path) -> Self {
+        CaFiles {
+            cert: dir.join("ca.pem"),
+            key: dir.join("ca.key"),
+        }
     }
 }
 
@@ -291,11 +365,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_kept_ca_is_the_same_at_the_next_start() {
+    fn a_kept_ca_is_made_at_its_first_use_and_the_same_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let first = Authority::kept_in(dir.path()).unwrap();
+        assert!(
+            !dir.path().join("ca.key").exists(),
+            "made before its first use"
+        );
+        let pem = first.cert_pem().unwrap().to_owned();
         let second = Authority::kept_in(dir.path()).unwrap();
-        assert_eq!(first.cert_pem(), second.cert_pem());
+        assert_eq!(second.cert_pem().unwrap(), pem);
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(dir.path().join("ca.key"))
                 .unwrap()
@@ -308,7 +387,8 @@ mod tests {
     fn a_key_of_another_ca_is_refused() {
         let a = Authority::generate().unwrap();
         let b = Authority::generate().unwrap();
-        let err = Authority::from_pem(a.cert_pem(), &b.issuer.key().serialize_pem()).unwrap_err();
+        let b_key = b.ca().unwrap().issuer.key().serialize_pem();
+        let err = Authority::from_pem(a.cert_pem().unwrap(), &b_key).unwrap_err();
         assert!(err.contains("does not belong"), "{err}");
         let leaf = a.issue(&["x".to_owned()]).unwrap();
         let err = Authority::from_pem(&leaf.cert_pem, &leaf.key_pem).unwrap_err();

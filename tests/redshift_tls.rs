@@ -264,9 +264,14 @@ async fn ssl_logins_verify_the_endpoint_against_memshifts_ca() {
     // A client that trusts another CA refuses the endpoint (that CA has the same name as
     // memshift's, so the certificate's signature is what fails).
     let other = memshift::tls::Authority::generate().unwrap();
-    let refused = login_tls(&target, &trusting(other.cert_pem()), "admin", "Sup3rSecret")
-        .await
-        .unwrap_err();
+    let refused = login_tls(
+        &target,
+        &trusting(other.cert_pem().unwrap()),
+        "admin",
+        "Sup3rSecret",
+    )
+    .await
+    .unwrap_err();
     assert!(
         refused.contains("InvalidCertificate(BadSignature)"),
         "{refused}"

@@ -887,11 +887,13 @@ async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
     assert!(a.starts_with("-----BEGIN CERTIFICATE-----"), "{a}");
     assert_ne!(a, b, "two runs without a data directory share no CA");
 
-    // With one: made at the first start, the same after a restart, its key private.
+    // With one: made at its first use (not before), the same after a restart, its key
+    // private.
     let dir = temp_dir("ca");
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
     let mut first = Proc::start(&["--data-dir", data]);
+    assert!(!dir.path().join("data/ca.key").exists());
     let kept = ca_pem(&first.url()).await;
     first.terminate();
     let again = ca_pem(&Proc::start(&["--data-dir", data]).url()).await;
@@ -914,7 +916,7 @@ async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--tls-ca-key"), "{stderr}");
     let other = temp_dir("ca-other");
-    drop(Proc::start(&["--data-dir", other.path().to_str().unwrap()]));
+    ca_pem(&Proc::start(&["--data-dir", other.path().to_str().unwrap()]).url()).await;
     let other_key = other.path().join("ca.key");
     let (code, stderr) = run(
         &[

@@ -301,7 +301,7 @@ fn authority(settings: &ServiceSettings, dir: Option<&Path>) -> Result<Arc<Autho
     let ca = match (&settings.tls_ca, dir) {
         (Some(files), _) => Authority::from_files(files)?,
         (None, Some(dir)) => Authority::kept_in(dir)?,
-        (None, None) => Authority::generate()?,
+        (None, None) => Authority::at_first_use(),
     };
     Ok(Arc::new(ca))
 }

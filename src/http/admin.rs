@@ -44,10 +44,14 @@ pub async fn ca(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
     if method != Method::GET && method != Method::HEAD {
         return admin_no_route(&method, &uri);
     }
-    reply::with_content_type(
-        "application/x-pem-file",
-        shared.api.engines.tls.cert_pem().as_bytes().to_vec(),
-    )
+    match shared.api.engines.tls.cert_pem() {
+        Ok(pem) => reply::with_content_type("application/x-pem-file", pem.as_bytes().to_vec()),
+        Err(e) => reply::json_error(
+            &ProtocolError::Internal(format!("memshift's CA could not be made: {e}"))
+                .parts(Protocol::Json),
+            &new_request_id(),
+        ),
+    }
 }
 
 /// `GET /_memshift/clock`: memshift's time and its offset from the system's.

@@ -1,6 +1,7 @@
 //! Answers as HTTP responses: the status, the content type of the protocol, the request
 //! id, and for JSON errors the `x-amzn-ErrorType` header.
 
+use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -72,7 +73,10 @@ fn with_headers(
     body: Vec<u8>,
     request_id: &str,
 ) -> Response {
-    let mut response = (status, body).into_response();
+    // Built directly: a body converted with `into_response` gets a content type first,
+    // only to have it replaced.
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(request_id) {

@@ -518,6 +518,22 @@ mod tests {
         assert_eq!(message(b"%=%ff"), ESCAPE);
     }
 
+    proptest::proptest! {
+        /// Pairs are split exactly where `form_urlencoded` splits them, escaped or not.
+        #[test]
+        fn pairs_split_as_form_urlencoded_splits(text in "[a=&.+]{0,24}") {
+            let ours: Vec<(String, String)> = parse_form(text.as_bytes())
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let theirs: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
+                .into_owned()
+                .collect();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+    }
+
     /// What the writer gives back, read by quick-xml's reader: text as a parser sees it.
     fn read_back(bytes: &[u8]) -> String {
         let mut reader = quick_xml::Reader::from_reader(bytes);

@@ -16,7 +16,7 @@
 //! `InvalidParameterValue` naming the parameter, never echoing its value.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde::de::value::{MapDeserializer, SeqDeserializer};
@@ -50,49 +50,78 @@ struct Node<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind<'a> {
     Leaf(&'a str),
-    Branch(BTreeMap<&'a str, Node<'a>>),
+    /// The members, ordered by name, each name once.
+    Branch(Vec<(&'a str, Node<'a>)>),
 }
 
+/// Builds the tree from the parameters sorted by their dotted names compared part by part:
+/// each node's parameters are then next to each other, and one pass makes its members.
+/// Sorting costs O(n log n) however many parameters a large body holds.
 fn build_tree<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)]) -> Node<'a> {
-    let mut root = BTreeMap::new();
-    for (key, value) in params {
-        let (key, value): (&str, &str) = (key, value);
-        if key == "Action" || key == "Version" {
-            continue;
-        }
-        let mut map = &mut root;
-        let mut offset = 0;
-        let mut parts = key.split('.').peekable();
-        while let Some(part) = parts.next() {
-            let end = offset + part.len();
-            let path = &key[..end];
-            offset = end + 1;
-            if parts.peek().is_none() {
-                // A leaf never replaces entries given with deeper names (`DbGroups=` beside
-                // `DbGroups.DbGroup.1=a`).
-                map.entry(part).or_insert(Node {
-                    path,
-                    kind: Kind::Leaf(value),
-                });
-                break;
-            }
-            let entry = map.entry(part).or_insert_with(|| Node {
-                path,
-                kind: Kind::Branch(BTreeMap::new()),
-            });
-            if let Kind::Leaf(_) = entry.kind {
-                entry.kind = Kind::Branch(BTreeMap::new());
-            }
-            let Kind::Branch(next) = &mut entry.kind else {
-                unreachable!("the entry was made a branch above");
-            };
-            map = next;
-        }
-    }
+    let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(params.len());
+    sorted.extend(
+        params
+            .iter()
+            .map(|(key, value)| (key.as_ref(), value.as_ref()))
+            .filter(|(key, _)| *key != "Action" && *key != "Version"),
+    );
+    // Stable: of two parameters with the same name, the first given is kept.
+    sorted.sort_by(|a, b| by_parts(a.0, b.0));
     Node {
         path: "",
-        kind: Kind::Branch(root),
+        kind: Kind::Branch(members(&sorted, 0)),
     }
+}
+
+/// Orders dotted names part by part (`A` < `A.B` < `A-C`): bytes compare as they are,
+/// except that a dot is below every other byte, and the end of a name below a dot.
+fn by_parts(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let rank = |name: &[u8]| match name.get(same) {
+        None => 0,
+        Some(b'.') => 1,
+        Some(&byte) => u16::from(byte) + 2,
+    };
+    rank(a).cmp(&rank(b))
+}
+
+/// The members of the node whose parameters are `sorted` (by [`by_parts`]), all of them
+/// sharing their first `offset` bytes.
+fn members<'a>(sorted: &[(&'a str, &'a str)], offset: usize) -> Vec<(&'a str, Node<'a>)> {
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut rest = sorted;
+    while let Some(&(key, value)) = rest.first() {
+        let bytes = key.as_bytes();
+        let end = memchr::memchr(b'.', &bytes[offset..]).map_or(key.len(), |i| offset + i);
+        let part = &bytes[offset..end];
+        // This member's parameters: the same part, then the end of the name or a dot.
+        let count = 1 + rest[1..]
+            .iter()
+            .take_while(|(k, _)| {
+                let k = k.as_bytes();
+                k.get(offset..end) == Some(part) && matches!(k.get(end), None | Some(b'.'))
+            })
+            .count();
+        let (group, after) = rest.split_at(count);
+        rest = after;
+        // A leaf never replaces entries given with deeper names (`DbGroups=` beside
+        // `DbGroups.DbGroup.1=a`); sorted, the deeper ones come after it.
+        let deeper = group.partition_point(|(k, _)| k.len() == end);
+        let kind = if deeper < group.len() {
+            Kind::Branch(members(&group[deeper..], end + 1))
+        } else {
+            Kind::Leaf(value)
+        };
+        out.push((
+            &key[offset..end],
+            Node {
+                path: &key[..end],
+                kind,
+            },
+        ));
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -122,16 +151,19 @@ impl de::Error for DeError {
     }
 }
 
+fn invalid_at(path: &str, expected: &str) -> DeError {
+    DeError::Invalid(format!(
+        "Invalid value for parameter {path}: expected {expected}."
+    ))
+}
+
 struct Reader<'a> {
     node: Node<'a>,
 }
 
 impl<'a> Reader<'a> {
     fn invalid(&self, expected: &str) -> DeError {
-        DeError::Invalid(format!(
-            "Invalid value for parameter {}: expected {expected}.",
-            self.node.path
-        ))
+        invalid_at(self.node.path, expected)
     }
 
     fn leaf(&self, expected: &str) -> Result<&'a str, DeError> {
@@ -144,28 +176,38 @@ impl<'a> Reader<'a> {
     /// The numbered entries of a list, in order, whether given under a member name
     /// (`DbGroups.DbGroup.1`) or directly (`Names.1`).
     fn list_items(self) -> Result<Vec<Reader<'a>>, DeError> {
-        let numbered = |m: &BTreeMap<&str, Node<'_>>| {
-            !m.is_empty() && m.keys().all(|k| k.parse::<u32>().is_ok_and(|n| n >= 1))
+        let numbered = |m: &[(&str, Node<'_>)]| {
+            !m.is_empty()
+                && m.iter()
+                    .all(|(k, _)| k.parse::<u32>().is_ok_and(|n| n >= 1))
         };
-        let map = match self.node.kind {
+        let path = self.node.path;
+        let invalid = || invalid_at(path, "a list");
+        let members = match self.node.kind {
             Kind::Leaf("") => return Ok(Vec::new()),
-            Kind::Branch(ref map) if numbered(map) => map,
-            Kind::Branch(ref map) if map.len() == 1 => match map.values().next() {
-                Some(Node {
-                    kind: Kind::Branch(inner),
-                    ..
-                }) if numbered(inner) => inner,
-                Some(Node {
-                    kind: Kind::Leaf(""),
-                    ..
-                }) => return Ok(Vec::new()),
-                _ => return Err(self.invalid("a list")),
+            Kind::Branch(members) if numbered(&members) => members,
+            Kind::Branch(mut members) if members.len() == 1 => match members.pop() {
+                Some((
+                    _,
+                    Node {
+                        kind: Kind::Branch(inner),
+                        ..
+                    },
+                )) if numbered(&inner) => inner,
+                Some((
+                    _,
+                    Node {
+                        kind: Kind::Leaf(""),
+                        ..
+                    },
+                )) => return Ok(Vec::new()),
+                _ => return Err(invalid()),
             },
-            Kind::Leaf(_) | Kind::Branch(_) => return Err(self.invalid("a list")),
+            Kind::Leaf(_) | Kind::Branch(_) => return Err(invalid()),
         };
-        let mut items: Vec<(u32, Node<'a>)> = map
-            .iter()
-            .map(|(k, v)| (k.parse().unwrap_or(0), v.clone()))
+        let mut items: Vec<(u32, Node<'a>)> = members
+            .into_iter()
+            .map(|(k, v)| (k.parse().unwrap_or(0), v))
             .collect();
         items.sort_by_key(|(n, _)| *n);
         Ok(items.into_iter().map(|(_, node)| Reader { node }).collect())
@@ -403,6 +445,32 @@ mod tests {
         assert_eq!(i.db_groups.unwrap(), Vec::<String>::new());
         let i = read("DbUser=a").unwrap();
         assert_eq!(i.db_groups, None);
+    }
+
+    #[test]
+    fn the_first_of_repeated_names_counts_and_deeper_names_win_over_a_bare_one() {
+        let i = read("DbUser=a&DbUser=b&DbGroups.DbGroup.1=x&DbGroups=").unwrap();
+        assert_eq!(i.db_user, "a");
+        assert_eq!(i.db_groups.unwrap(), ["x"]);
+        let i = read("DbGroups=&DbUser=b&DbGroups.DbGroup.2=y&DbGroups.DbGroup.1=x").unwrap();
+        assert_eq!(i.db_groups.unwrap(), ["x", "y"]);
+    }
+
+    #[test]
+    fn names_are_ordered_part_by_part() {
+        let form = "A-C=1&A.B=2&A=3&A.B.C=4&B=5&A.A=6";
+        let params = parse_form(form.as_bytes()).unwrap();
+        let Kind::Branch(top) = build_tree(&params).kind else {
+            panic!("the root is a branch");
+        };
+        let names: Vec<&str> = top.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["A", "A-C", "B"]);
+        let Kind::Branch(a) = &top[0].1.kind else {
+            panic!("A has deeper names");
+        };
+        let names: Vec<(&str, &str)> = a.iter().map(|(k, n)| (*k, n.path)).collect();
+        assert_eq!(names, [("A", "A.A"), ("B", "A.B")]);
+        assert!(matches!(&a[1].1.kind, Kind::Branch(b) if b.len() == 1 && b[0].1.path == "A.B.C"));
     }
 
     #[test]

@@ -464,6 +464,7 @@ impl Redis {
         let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
         // The nodes' own certificate, for TLS between them on loopback.
         let inner = authority.issue(&endpoint_names(Vec::new()))?;
+        let ca = authority.cert_pem()?;
         let mut listeners = Vec::new();
         for name in names {
             let preferred = desired.node_ports.get(*name).copied();
@@ -474,7 +475,7 @@ impl Redis {
             );
         }
         let starts = names.iter().zip(listeners).map(|(name, listener)| {
-            let (inner, ca) = (&inner, authority.cert_pem());
+            let inner = &inner;
             async move {
                 let endpoint = listener.local_addr().map_err(|e| e.to_string())?.port();
                 // A port chosen free can be taken before the server binds it: try again

@@ -46,7 +46,7 @@ pub fn get(
     Ok(issue(
         cluster,
         env,
-        format!("{prefix}:{}", req.db_user),
+        [prefix, ":", &req.db_user].concat(),
         groups,
         req.db_name.clone(),
         auto_create,
@@ -68,9 +68,9 @@ pub fn get_with_iam(
     let seconds = validate::duration(req.duration_seconds)?;
     let key = env.access_key_id.unwrap_or("anonymous");
     let db_user = match env.settings.iam_identities.get(key) {
-        Some(IamIdentity::User(name)) => format!("IAM:{name}"),
-        Some(IamIdentity::Role(name)) => format!("IAMR:{name}"),
-        None => format!("IAM:{key}"),
+        Some(IamIdentity::User(name)) => ["IAM:", name].concat(),
+        Some(IamIdentity::Role(name)) => ["IAMR:", name].concat(),
+        None => ["IAM:", key].concat(),
     };
     let cluster = find_cluster(
         store,
