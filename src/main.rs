@@ -2,7 +2,8 @@
 //! (or, with `healthcheck`, a probe of a running one).
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -45,6 +46,8 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_POSTGRES_BIN_DIR",
     "MEMSHIFT_TLS_CA_CERT",
     "MEMSHIFT_TLS_CA_KEY",
+    "MEMSHIFT_ENDPOINT_HOST",
+    "MEMSHIFT_ENDPOINT_PORTS",
 ];
 
 #[derive(Debug, Parser)]
@@ -125,6 +128,16 @@ struct Cli {
     /// The private key (PEM) of --tls-ca-cert.
     #[arg(long, env = "MEMSHIFT_TLS_CA_KEY", requires = "tls_ca_cert")]
     tls_ca_key: Option<PathBuf>,
+    /// The host every cluster endpoint is reported at (DescribeClusters, the Redis cluster
+    /// topology) and its certificates name: what clients elsewhere reach this machine by,
+    /// such as a docker-compose service name (default: the --host address when it is a
+    /// specific one, else 127.0.0.1).
+    #[arg(long, env = "MEMSHIFT_ENDPOINT_HOST", value_parser = parse_endpoint_host)]
+    endpoint_host: Option<String>,
+    /// The ports cluster and node endpoints take, as `FIRST-LAST` (default: any free port).
+    /// When every one is taken, creating a cluster answers the service's capacity fault.
+    #[arg(long, env = "MEMSHIFT_ENDPOINT_PORTS", value_parser = parse_port_range)]
+    endpoint_ports: Option<RangeInclusive<u16>>,
     /// Start memshift's clock this far ahead of the system's (`90s`, `15m`): credentials
     /// and tokens expire as if that much time had passed. `POST /_memshift/clock` moves it
     /// further while running.
@@ -176,6 +189,73 @@ fn parse_account(s: &str) -> Result<String, String> {
     } else {
         Err(format!("{s:?} is not a 12-digit account id"))
     }
+}
+
+/// A host name or an IPv4 address. Redis cluster topologies name hosts by either, not by
+/// IPv6 address.
+fn parse_endpoint_host(s: &str) -> Result<String, String> {
+    if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Err(format!(
+            "{s:?} is an IPv6 address, which a Redis cluster topology cannot name: give a \
+             host name (such as localhost) or an IPv4 address"
+        ));
+    }
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if s.len() <= 253 && s.split('.').all(label_ok) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a host name or an IPv4 address"))
+    }
+}
+
+/// `FIRST-LAST` (or one port).
+fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, String> {
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("{p:?} is not a port (1-65535)"))
+    };
+    let (first, last) = match s.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(s)?, port(s)?),
+    };
+    if first > last {
+        return Err(format!("{s:?} is not a range: {first} is above {last}"));
+    }
+    Ok(first..=last)
+}
+
+/// Where endpoints listen (the --host address) and the host they are reported at.
+fn endpoint_settings(host: &str, given: Option<String>) -> Result<(IpAddr, String), String> {
+    let address = (host, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .map(|a| a.ip())
+        .ok_or_else(|| format!("--host {host} is not an address memshift can listen on"))?;
+    if let Some(name) = given {
+        return Ok((address, name));
+    }
+    let reported = match address {
+        a if a.is_unspecified() => "127.0.0.1".to_owned(),
+        IpAddr::V6(a) if a.is_loopback() => "localhost".to_owned(),
+        IpAddr::V6(_) if host.parse::<IpAddr>().is_ok() => {
+            return Err(format!(
+                "--host {host} is an IPv6 address, which cannot be the endpoint host: give \
+                 --endpoint-host a host name"
+            ));
+        }
+        _ => host.to_owned(),
+    };
+    Ok((address, reported))
 }
 
 /// Levels and `target=level` directives, comma-separated; a target is a module path
@@ -234,6 +314,14 @@ fn main() -> ExitCode {
         return healthcheck(&cli.host, cli.port);
     }
     init_logging(&cli);
+    let (endpoint_address, endpoint_host) =
+        match endpoint_settings(&cli.host, cli.endpoint_host.clone()) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("memshift: {e}");
+                return ExitCode::from(2);
+            }
+        };
     let config = Config {
         host: cli.host,
         port: cli.port,
@@ -251,6 +339,9 @@ fn main() -> ExitCode {
                 .tls_ca_cert
                 .zip(cli.tls_ca_key)
                 .map(|(cert, key)| CaFiles { cert, key }),
+            endpoint_host,
+            endpoint_address,
+            endpoint_ports: cli.endpoint_ports,
         },
         credentials_file: cli.credentials_file,
         clock_offset: cli

@@ -21,7 +21,7 @@ fn refused(result: Result<String, String>) -> bool {
 
 fn redis_available() -> bool {
     let ca = std::sync::Arc::new(memshift::tls::Authority::generate().unwrap());
-    let found = memshift::engines::redis::Redis::new(None, ca)
+    let found = memshift::engines::redis::Redis::new(None, ca, std::sync::Arc::default())
         .binary()
         .is_some();
     if !found {

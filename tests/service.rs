@@ -243,6 +243,27 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
         ),
         (vec!["--max-connections", "0"], vec![], "--max-connections"),
         (
+            vec!["--endpoint-ports", "4559-4510"],
+            vec![],
+            "--endpoint-ports",
+        ),
+        (
+            vec![],
+            vec![("MEMSHIFT_ENDPOINT_PORTS", "0-10")],
+            "--endpoint-ports",
+        ),
+        (vec!["--endpoint-host", "::1"], vec![], "--endpoint-host"),
+        (
+            vec!["--endpoint-host", "two words"],
+            vec![],
+            "--endpoint-host",
+        ),
+        (
+            vec!["--host", "fe80::1", "--redis-server", "off"],
+            vec![],
+            "--endpoint-host",
+        ),
+        (
             vec!["--header-read-timeout", "0"],
             vec![],
             "--header-read-timeout",
@@ -275,6 +296,8 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
         "MEMSHIFT_LOG_FORMAT",
         "MEMSHIFT_CLUSTER_CREATION_DELAY",
         "MEMSHIFT_IAM_IDENTITIES",
+        "MEMSHIFT_ENDPOINT_HOST",
+        "MEMSHIFT_ENDPOINT_PORTS",
     ] {
         assert!(help.contains(setting), "--help lacks {setting}");
     }

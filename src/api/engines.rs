@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::{Api, Service};
+use crate::engines::endpoints::Kind;
 use crate::engines::pgfront::{self, Grant, TemporaryLogin};
 use crate::engines::{postgres, redis};
 use crate::secret::PasswordHash;
@@ -28,8 +29,15 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
             api.engines
                 .redis
                 .reconcile(scope, || {
-                    api.state
-                        .read(scope, |region| redis_clusters(&region.memorydb, scope))
+                    api.state.read(scope, |region| {
+                        let clusters = redis_clusters(&region.memorydb, scope);
+                        let claimed = clusters
+                            .iter()
+                            .flat_map(|c| c.port.into_iter().chain(c.node_ports.values().copied()))
+                            .collect();
+                        api.engines.endpoints.settle(Kind::Redis, scope, &claimed);
+                        clusters
+                    })
                 })
                 .await;
         }
@@ -40,16 +48,46 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
             api.engines
                 .postgres
                 .reconcile(scope, || {
-                    api.state
-                        .read(scope, |region| postgres_clusters(scope, &region.redshift))
+                    api.state.read(scope, |region| {
+                        let clusters = postgres_clusters(api, scope, &region.redshift);
+                        let claimed = clusters.iter().filter_map(|c| c.port).collect();
+                        api.engines
+                            .endpoints
+                            .settle(Kind::Postgres, scope, &claimed);
+                        clusters
+                    })
                 })
                 .await;
         }
     }
 }
 
-/// Every region's servers, of both services (at start-up and after a reset).
+/// Every region's servers, of both services (at start-up and after a reset). The ports
+/// clusters had are held for them first, when free, so that none of them is given to
+/// another cluster that starts before them.
 pub async fn reconcile_all(api: &Api) {
+    let endpoints = &api.engines.endpoints;
+    for scope in api.state.scopes() {
+        let (redis, postgres) = api.state.read(&scope, |region| {
+            (
+                redis_clusters(&region.memorydb, &scope),
+                postgres_clusters(api, &scope, &region.redshift),
+            )
+        });
+        if api.engines.redis.binary().is_some() {
+            for port in redis
+                .iter()
+                .flat_map(|c| c.port.into_iter().chain(c.node_ports.values().copied()))
+            {
+                endpoints.hold(Kind::Redis, &scope, port);
+            }
+        }
+        if api.engines.postgres.bin_dir().is_some() {
+            for port in postgres.iter().filter_map(|c| c.port) {
+                endpoints.hold(Kind::Postgres, &scope, port);
+            }
+        }
+    }
     for scope in api.state.scopes() {
         reconcile(api, &scope, Service::Memorydb).await;
         reconcile(api, &scope, Service::Redshift).await;
@@ -117,7 +155,12 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
 }
 
 /// The Redshift clusters whose PostgreSQL server must run: all but those being deleted.
-fn postgres_clusters(scope: &Scope, store: &redshift::Store) -> Vec<postgres::DesiredCluster> {
+/// Their certificates name the endpoint host first.
+fn postgres_clusters(
+    api: &Api,
+    scope: &Scope,
+    store: &redshift::Store,
+) -> Vec<postgres::DesiredCluster> {
     store
         .clusters
         .values()
@@ -127,7 +170,9 @@ fn postgres_clusters(scope: &Scope, store: &redshift::Store) -> Vec<postgres::De
             master_username: c.master_username.clone(),
             db_name: c.db_name.clone(),
             port: c.engine_port,
-            names: c.host_names(scope),
+            names: std::iter::once(api.engines.endpoints.host().to_owned())
+                .chain(c.host_names(scope))
+                .collect(),
             version: redshift::store::version_string(),
         })
         .collect()

@@ -13,6 +13,7 @@
 use serde::Serialize;
 
 use super::{Api, Call, JsonBody, RequestContext, not_served, operations, service_error};
+use crate::engines::endpoints::Kind;
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::json;
 use crate::services::memorydb::model::{
@@ -160,10 +161,10 @@ pub fn execute(
 ) -> Result<Output, Failure> {
     let scope = &ctx.scope;
     let port_of = |name: &str| api.engines.redis.port(scope, name);
-    let new_port = || api.engines.redis_port();
+    let new_ports = |count| api.engines.new_ports(Kind::Redis, scope, count);
     let node_port_of = |name: &str| api.engines.redis.node_port(scope, name);
     let env = clusters::ClusterEnv {
-        new_port: &new_port,
+        new_ports: &new_ports,
         node_port_of: &node_port_of,
         endpoint_host: api.engines.redis.endpoint_host(),
         scope,

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::engines::Engines;
+use crate::engines::endpoints::Endpoints;
 use crate::protocol::error::{ErrorParts, Failure, ProtocolError};
 use crate::protocol::{Detected, Protocol, json, query, query_de};
 use crate::services::{AppState, ServiceSettings};
@@ -296,7 +297,7 @@ pub struct Api {
 }
 
 /// The CA of the endpoints: the one the settings name, or the one kept in the data
-/// directory (made there at the first start), or a new one for this run.
+/// directory (made there at its first use), or one made at its first use for this run.
 fn authority(settings: &ServiceSettings, dir: Option<&Path>) -> Result<Arc<Authority>, String> {
     let ca = match (&settings.tls_ca, dir) {
         (Some(files), _) => Authority::from_files(files)?,
@@ -304,6 +305,15 @@ fn authority(settings: &ServiceSettings, dir: Option<&Path>) -> Result<Arc<Autho
         (None, None) => Authority::at_first_use(),
     };
     Ok(Arc::new(ca))
+}
+
+/// Where the endpoints listen, the host they are reported at, and their ports.
+fn endpoints(settings: &ServiceSettings) -> Arc<Endpoints> {
+    Arc::new(Endpoints::new(
+        settings.endpoint_host.clone(),
+        settings.endpoint_address,
+        settings.endpoint_ports.clone(),
+    ))
 }
 
 impl Api {
@@ -317,6 +327,7 @@ impl Api {
             settings.postgres_bin_dir.as_deref(),
             None,
             authority(&settings, None)?,
+            endpoints(&settings),
         );
         Ok(Self::assemble(
             Arc::new(AppState::new(defaults)),
@@ -341,6 +352,7 @@ impl Api {
             settings.postgres_bin_dir.as_deref(),
             Some(dir),
             ca,
+            endpoints(&settings),
         );
         Ok((Self::assemble(Arc::new(state), settings, engines), recovery))
     }

@@ -8,6 +8,7 @@
 //! services' records.
 
 pub mod certificate;
+pub mod endpoints;
 pub mod pgadmin;
 pub mod pgfront;
 pub mod pgredshift;
@@ -23,6 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::{TcpListener, TcpStream};
 
+use endpoints::{Endpoints, Kind};
+
 use crate::state::Scope;
 use crate::tls::Authority;
 
@@ -35,6 +38,8 @@ pub struct Engines {
     pub postgres: postgres::Postgres,
     /// The CA that signs every endpoint's certificate.
     pub tls: Arc<Authority>,
+    /// Where endpoints listen, the host they are reported at, and their ports.
+    pub endpoints: Arc<Endpoints>,
 }
 
 impl Engines {
@@ -46,25 +51,41 @@ impl Engines {
         postgres_bin_dir: Option<&Path>,
         data_dir: Option<&Path>,
         tls: Arc<Authority>,
+        endpoints: Arc<Endpoints>,
     ) -> Self {
         Engines {
-            redis: redis::Redis::new(redis_server, Arc::clone(&tls)),
+            redis: redis::Redis::new(redis_server, Arc::clone(&tls), Arc::clone(&endpoints)),
             postgres: postgres::Postgres::new(postgres_bin_dir, data_dir)
-                .with_authority(Arc::clone(&tls)),
+                .with_authority(Arc::clone(&tls))
+                .with_endpoints(Arc::clone(&endpoints)),
             tls,
+            endpoints,
         }
     }
 
-    /// A free port for a new MemoryDB cluster's endpoint, when Redis servers can be run.
-    #[must_use]
-    pub fn redis_port(&self) -> Option<u16> {
-        self.redis.binary().and_then(|_| reserve_port().ok())
-    }
-
-    /// A free port for a new Redshift cluster's endpoint, when PostgreSQL can be run.
-    #[must_use]
-    pub fn postgres_port(&self) -> Option<u16> {
-        self.postgres.bin_dir().and_then(|_| reserve_port().ok())
+    /// `count` ports for new endpoints of `kind`'s clusters in `scope`, held until the
+    /// endpoints start; `None` when that engine does not run (clusters are then
+    /// control-plane only).
+    ///
+    /// # Errors
+    /// Too few ports are free (of the endpoint port range, when there is one).
+    pub fn new_ports(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        count: usize,
+    ) -> Result<Option<Vec<u16>>, String> {
+        let runs = match kind {
+            Kind::Redis => self.redis.binary().is_some(),
+            Kind::Postgres => self.postgres.bin_dir().is_some(),
+        };
+        if !runs {
+            return Ok(None);
+        }
+        self.endpoints
+            .reserve(kind, scope, count)
+            .map(Some)
+            .map_err(|e| e.0)
     }
 
     /// Stops every server and removes every database (after a reset of the state).
@@ -72,10 +93,7 @@ impl Engines {
         self.redis.stop_all().await;
         self.postgres.reset().await;
         // Ports chosen for clusters that no longer exist go back.
-        RESERVED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.endpoints.clear();
     }
 
     /// Stops every server (at shutdown); temporary data goes too.
@@ -83,51 +101,6 @@ impl Engines {
         self.redis.stop_all().await;
         self.postgres.stop_all().await;
     }
-}
-
-/// Ports chosen for endpoints, held bound from the moment they are chosen (and reported)
-/// until their endpoint takes them, so that nothing else can take them meanwhile.
-static RESERVED: Mutex<Vec<std::net::TcpListener>> = Mutex::new(Vec::new());
-
-/// A loopback port for an endpoint, held until [`bind_endpoint`] takes it.
-///
-/// # Errors
-/// No port could be bound.
-pub fn reserve_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    let port = listener.local_addr()?.port();
-    RESERVED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(listener);
-    Ok(port)
-}
-
-/// The listener of a cluster's endpoint: on the port it had, when that is still free (or
-/// reserved for it), or on a new one.
-///
-/// # Errors
-/// No loopback port could be bound.
-pub async fn bind_endpoint(preferred: Option<u16>) -> std::io::Result<TcpListener> {
-    if let Some(port) = preferred {
-        let held = {
-            let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
-            reserved
-                .iter()
-                .position(|l| l.local_addr().is_ok_and(|a| a.port() == port))
-                .map(|at| reserved.swap_remove(at))
-        };
-        if let Some(listener) = held {
-            listener.set_nonblocking(true)?;
-            return TcpListener::from_std(listener);
-        }
-    }
-    if let Some(port) = preferred
-        && let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await
-    {
-        return Ok(listener);
-    }
-    TcpListener::bind(("127.0.0.1", 0)).await
 }
 
 /// Accepts clients of a cluster's endpoint until the task is aborted, each served by

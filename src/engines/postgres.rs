@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 use super::certificate::EndpointTls;
+use super::endpoints::Endpoints;
 use super::pgadmin::{ADMIN_USER, SOCKET_PORT, admin_session, execute, first_column};
 use super::pgfront::{self, Front, Logins};
 use super::pgredshift;
@@ -69,6 +70,8 @@ pub struct Postgres {
     logins: OnceLock<Arc<dyn Logins>>,
     /// The CA of the fronts' certificates; without one, fronts decline SSL.
     authority: Option<Arc<Authority>>,
+    /// Where fronts listen.
+    endpoints: Arc<Endpoints>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -109,7 +112,15 @@ impl Postgres {
             ports: super::Ports::default(),
             logins: OnceLock::new(),
             authority: None,
+            endpoints: Arc::default(),
         }
+    }
+
+    /// Fronts that listen (and take ports) as `endpoints` says.
+    #[must_use]
+    pub fn with_endpoints(mut self, endpoints: Arc<Endpoints>) -> Self {
+        self.endpoints = endpoints;
+        self
     }
 
     /// Fronts that accept SSL, with certificates of `authority`.
@@ -302,7 +313,7 @@ impl Postgres {
             stop(node, false).await;
             return Err(e);
         }
-        let listener = match super::bind_endpoint(cluster.port).await {
+        let listener = match self.endpoints.bind(cluster.port) {
             Ok(l) => l,
             Err(e) => {
                 stop(node, false).await;

@@ -1,6 +1,8 @@
 //! Settings of the emulated services, and of the engines behind their clusters.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,9 +28,17 @@ pub struct ServiceSettings {
     /// The directory of PostgreSQL's server binaries Redshift clusters run (`off`: none);
     /// Debian's layout or `PATH` when not given.
     pub postgres_bin_dir: Option<PathBuf>,
-    /// The CA that signs the endpoints' certificates; made at start (and kept in the
+    /// The CA that signs the endpoints' certificates; made at its first use (and kept in the
     /// data directory when there is one) when not given.
     pub tls_ca: Option<CaFiles>,
+    /// The host every running endpoint is reported at, and its certificates name
+    /// (`--endpoint-host`).
+    pub endpoint_host: String,
+    /// The address endpoints listen on: the server's own (`--host`).
+    pub endpoint_address: IpAddr,
+    /// The ports cluster and node endpoints take (`--endpoint-ports`); any free port when
+    /// not given.
+    pub endpoint_ports: Option<RangeInclusive<u16>>,
 }
 
 impl Default for ServiceSettings {
@@ -40,6 +50,9 @@ impl Default for ServiceSettings {
             redis_server: None,
             postgres_bin_dir: None,
             tls_ca: None,
+            endpoint_host: "127.0.0.1".to_owned(),
+            endpoint_address: Ipv4Addr::LOCALHOST.into(),
+            endpoint_ports: None,
         }
     }
 }

@@ -30,7 +30,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from support import DEFAULT_KEY, DEFAULT_REGION, SECRET_KEY, new_account_id, save_ca
+from support import (DEFAULT_KEY, DEFAULT_REGION, SECRET_KEY, new_account_id, save_ca,
+                     stop_process)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -128,15 +129,6 @@ def _start(
     raise AssertionError("unreachable")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def memshift_binary() -> Path:
     """The memshift binary under test (TEST_MEMSHIFT_BIN, or a fresh release build)."""
@@ -151,7 +143,7 @@ def server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     process, port = _start(memshift_binary, log_path,
                            ("--redis-server", "off", "--postgres-bin-dir", "off"))
     yield Server(url=f"http://{HOST}:{port}", port=port, log_path=log_path, process=process)
-    _stop(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -182,7 +174,7 @@ def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory
 
     yield start
     for process in started:
-        _stop(process)
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")

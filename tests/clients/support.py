@@ -6,6 +6,7 @@ import contextlib
 import os
 import random
 import shutil
+import subprocess
 import urllib.request
 import uuid
 from pathlib import Path
@@ -175,3 +176,14 @@ def save_ca(server, directory: Path) -> Path:
     path = directory / f"ca-{server.port}.pem"
     path.write_bytes(pem)
     return path
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 5) -> None:
+    """Stops a server as its operator would (SIGTERM), killing it if it takes longer than
+    `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -17,6 +17,7 @@ mod xml;
 use std::borrow::Cow;
 
 use super::{Api, Decode, QueryParams, RequestContext, not_served, operations, service_error};
+use crate::engines::endpoints::Kind;
 use crate::protocol::context::RequestId;
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::query::{self, ToXml};
@@ -271,13 +272,13 @@ pub fn execute(
     input: Input,
     commit: &mut Commit,
 ) -> Result<Output, Failure> {
-    let new_port = || api.engines.postgres_port();
+    let new_ports = |count| api.engines.new_ports(Kind::Postgres, &ctx.scope, count);
     let env = Env {
         scope: &ctx.scope,
         now: api.state.clock().now(),
         access_key_id: ctx.access_key_id.as_deref(),
         settings: &api.settings,
-        new_port: &new_port,
+        new_ports: &new_ports,
     };
     api.state
         .mutate(&ctx.scope, commit, |region| {

@@ -46,6 +46,7 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConn
 
 mod reshard;
 
+use super::endpoints::Endpoints;
 use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
 use crate::tls::{Authority, endpoint_names, write_private};
@@ -78,8 +79,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a new cluster may take to agree on its topology and replicate.
 const FORM_TIMEOUT: Duration = Duration::from_secs(30);
-/// The address every endpoint is reported at and listens on.
-const ENDPOINT_HOST: &str = "127.0.0.1";
 
 /// A user as a cluster's servers must know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +176,8 @@ pub struct Redis {
     /// How the proxies check IAM tokens.
     token_auth: OnceLock<Arc<dyn TokenAuth>>,
     tls: OnceLock<Arc<Authority>>,
+    /// Where endpoints listen and the host they are reported at.
+    endpoints: Arc<Endpoints>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -189,9 +190,10 @@ impl std::fmt::Debug for Redis {
 
 impl Redis {
     /// Uses `configured`, or else the first `redis-server` or `valkey-server` on `PATH`;
-    /// `off` runs no servers. Endpoint certificates are signed by `tls`.
+    /// `off` runs no servers. Endpoint certificates are signed by `tls`; endpoints listen
+    /// and are reported as `endpoints` says.
     #[must_use]
-    pub fn new(configured: Option<&Path>, tls: Arc<Authority>) -> Self {
+    pub fn new(configured: Option<&Path>, tls: Arc<Authority>, endpoints: Arc<Endpoints>) -> Self {
         let binary = match configured {
             Some(p) if p == Path::new("off") => None,
             Some(p) => Some(p.to_path_buf()),
@@ -206,6 +208,7 @@ impl Redis {
             node_ports: super::Ports::default(),
             token_auth: OnceLock::new(),
             tls: authority,
+            endpoints,
         }
     }
 
@@ -241,8 +244,8 @@ impl Redis {
 
     /// The host every endpoint is reported at.
     #[must_use]
-    pub fn endpoint_host(&self) -> &'static str {
-        ENDPOINT_HOST
+    pub fn endpoint_host(&self) -> &str {
+        self.endpoints.host()
     }
 
     /// Whether any server runs for the region.
@@ -410,7 +413,8 @@ impl Redis {
         }
         let tls = if desired.tls {
             let names = endpoint_names(
-                std::iter::once(ENDPOINT_HOST.to_owned()).chain(desired.dns_names.iter().cloned()),
+                std::iter::once(self.endpoints.host().to_owned())
+                    .chain(desired.dns_names.iter().cloned()),
             );
             let config = match authority.server_config(&names) {
                 Ok(c) => c,
@@ -429,7 +433,7 @@ impl Redis {
             auth: self.token_auth(),
             tls,
         });
-        let endpoint = match super::bind_endpoint(desired.port).await {
+        let endpoint = match self.endpoints.bind(desired.port) {
             Ok(l) => l,
             Err(e) => {
                 stop(running).await;
@@ -469,8 +473,8 @@ impl Redis {
         for name in names {
             let preferred = desired.node_ports.get(*name).copied();
             listeners.push(
-                super::bind_endpoint(preferred)
-                    .await
+                self.endpoints
+                    .bind(preferred)
                     .map_err(|e| format!("no free port: {e}"))?,
             );
         }
@@ -487,7 +491,7 @@ impl Redis {
                         binary,
                         &desired.name,
                         name,
-                        endpoint,
+                        (self.endpoints.host(), endpoint),
                         inner,
                         ca,
                         admin_password,
@@ -653,7 +657,7 @@ async fn start_server(
     binary: &Path,
     cluster: &str,
     name: &str,
-    endpoint: u16,
+    announced: (&str, u16),
     inner: &crate::tls::Leaf,
     ca_pem: &str,
     admin_password: &str,
@@ -680,7 +684,7 @@ async fn start_server(
         // The directory is new and dies with the server: no need to wait for the disk.
         write_private(&dir.join(file), contents, false)?;
     }
-    let config = server_config(&dir, backend, tls_port, bus, endpoint, admin_password);
+    let config = server_config(&dir, (backend, tls_port, bus), announced, admin_password);
     let mut child = Command::new(binary)
         .arg("-")
         .stdin(Stdio::piped())
@@ -701,7 +705,7 @@ async fn start_server(
         backend,
         tls_port,
         bus,
-        endpoint,
+        endpoint: announced.1,
         dir,
         listener: None,
         proxy: None,
@@ -740,13 +744,12 @@ async fn start_server(
 }
 
 /// The settings a node starts with (through its standard input): cluster mode, TLS
-/// between nodes, the ports it listens on and announces, memshift's admin user.
+/// between nodes, the ports it listens on, the host and port it announces to clients (its
+/// endpoint's), memshift's admin user.
 fn server_config(
     dir: &Path,
-    backend: u16,
-    tls_port: u16,
-    bus: u16,
-    endpoint: u16,
+    (backend, tls_port, bus): (u16, u16, u16),
+    (host, endpoint): (&str, u16),
     admin_password: &str,
 ) -> String {
     let d = dir.display();
@@ -766,7 +769,8 @@ fn server_config(
         "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
          appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
          cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
-         cluster-node-timeout 5000\ncluster-announce-ip {ENDPOINT_HOST}\n\
+         cluster-node-timeout 5000\ncluster-announce-ip 127.0.0.1\n\
+         cluster-announce-hostname {host}\ncluster-preferred-endpoint-type hostname\n\
          cluster-announce-port {endpoint}\ncluster-announce-tls-port {tls_port}\n\
          tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
          tls-ca-cert-file \"{d}/ca.pem\"\ntls-cluster yes\ntls-replication yes\n\

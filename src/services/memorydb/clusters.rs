@@ -5,6 +5,7 @@
 //! loopback address; otherwise the endpoint is a name in AWS's form and nothing listens
 //! there.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,8 +32,9 @@ pub struct ClusterEnv<'a> {
     pub creation_delay: Duration,
     /// The loopback port of a cluster's Redis server, when one runs.
     pub port_of: &'a dyn Fn(&str) -> Option<u16>,
-    /// A free loopback port for a new cluster's server, when servers can be run.
-    pub new_port: &'a dyn Fn() -> Option<u16>,
+    /// `n` ports for new endpoints, held until they start: `None` when no servers run
+    /// (the cluster is control-plane only), an error when too few are free.
+    pub new_ports: &'a dyn Fn(usize) -> Result<Option<Vec<u16>>, String>,
     /// The port of a node's endpoint, when its server runs.
     pub node_port_of: &'a dyn Fn(&str) -> Option<u16>,
     /// The host the endpoints of running clusters are reported at.
@@ -103,6 +105,16 @@ pub fn create(
         .engine_version
         .clone()
         .unwrap_or_else(|| if engine == "valkey" { "7.3" } else { "7.1" }.to_owned());
+    // Last of the checks: the endpoints' ports (the cluster's, then each node's).
+    let nodes: Vec<String> = node_names(&name, shards, replicas).collect();
+    let (engine_port, node_ports) =
+        match (env.new_ports)(1 + nodes.len()).map_err(Error::InsufficientClusterCapacity)? {
+            Some(ports) => (
+                ports.first().copied(),
+                nodes.into_iter().zip(ports.into_iter().skip(1)).collect(),
+            ),
+            None => (None, BTreeMap::new()),
+        };
     let record = ClusterRecord {
         name: name.clone(),
         description: req.description.clone(),
@@ -138,10 +150,8 @@ pub fn create(
         data_tiering: req.data_tiering.unwrap_or(false),
         created: env.now,
         tags,
-        engine_port: (env.new_port)(),
-        node_ports: node_names(&name, shards, replicas)
-            .filter_map(|node| Some((node, (env.new_port)()?)))
-            .collect(),
+        engine_port,
+        node_ports,
     };
     if let Some(acl) = store.acls.get_mut(&acl_key) {
         acl.clusters.insert(name.clone());
@@ -222,6 +232,11 @@ pub fn update(
     if nothing {
         return Err(combination("No modifications were requested."));
     }
+    if !current.tls && new_acl.as_deref().is_some_and(|acl| acl != OPEN_ACCESS) {
+        return Err(combination(TLS_NEEDED));
+    }
+    // Ports for the nodes a new shape adds, before anything changes.
+    let (shape, added) = added_nodes(current, env, shards, replicas)?;
     let old_acl = current.acl_name.clone();
     let Some(cluster) = store.clusters.get_mut(&key) else {
         return Err(Error::ClusterNotFound(req.cluster_name.clone()));
@@ -254,13 +269,7 @@ pub fn update(
         cluster.acl_name.clone_from(acl);
     }
     if shards.is_some() || replicas.is_some() {
-        reshape(cluster, env, shards, replicas);
-    }
-    if !cluster.tls
-        && let Some(acl) = &new_acl
-        && acl != OPEN_ACCESS
-    {
-        return Err(combination(TLS_NEEDED));
+        reshape(cluster, shape, added);
     }
     let view = view(cluster, env, "updating", false);
     if let Some(acl) = new_acl
@@ -296,27 +305,48 @@ fn new_counts(req: &UpdateClusterRequest) -> Result<(Option<i32>, Option<i32>), 
     Ok((shards, replicas))
 }
 
-/// A new shard or replica count: the servers follow; nodes that stay keep their ports,
-/// new ones get theirs.
-fn reshape(
-    cluster: &mut ClusterRecord,
+/// A cluster's shard count and replicas per shard.
+type Shape = (i32, i32);
+
+/// The shard and replica counts a cluster is to have, and ports for the nodes they add
+/// (none for a cluster without servers).
+fn added_nodes(
+    current: &ClusterRecord,
     env: &ClusterEnv<'_>,
     shards: Option<i32>,
     replicas: Option<i32>,
-) {
-    cluster.num_shards = shards.unwrap_or(cluster.num_shards);
-    cluster.replicas_per_shard = replicas.unwrap_or(cluster.replicas_per_shard);
+) -> Result<(Shape, BTreeMap<String, u16>), Error> {
+    let shape = (
+        shards.unwrap_or(current.num_shards),
+        replicas.unwrap_or(current.replicas_per_shard),
+    );
+    let added: Vec<String> = if current.node_ports.is_empty() {
+        Vec::new()
+    } else {
+        node_names(&current.name, shape.0, shape.1)
+            .filter(|node| !current.node_ports.contains_key(node))
+            .collect()
+    };
+    if added.is_empty() {
+        return Ok((shape, BTreeMap::new()));
+    }
+    let ports = (env.new_ports)(added.len())
+        .map_err(Error::InsufficientClusterCapacity)?
+        .unwrap_or_default();
+    Ok((shape, added.into_iter().zip(ports).collect()))
+}
+
+/// A new shard and replica count: the servers follow; nodes that stay keep their ports,
+/// new ones take those reserved for them (`added`, by node name).
+fn reshape(cluster: &mut ClusterRecord, shape: Shape, mut added: BTreeMap<String, u16>) {
+    (cluster.num_shards, cluster.replicas_per_shard) = shape;
     let old = std::mem::take(&mut cluster.node_ports);
-    cluster.node_ports = node_names(
-        &cluster.name,
-        cluster.num_shards,
-        cluster.replicas_per_shard,
-    )
-    .filter_map(|node| {
-        let port = old.get(&node).copied().or_else(|| (env.new_port)())?;
-        Some((node, port))
-    })
-    .collect();
+    cluster.node_ports = node_names(&cluster.name, shape.0, shape.1)
+        .filter_map(|node| {
+            let port = old.get(&node).copied().or_else(|| added.remove(&node))?;
+            Some((node, port))
+        })
+        .collect();
 }
 
 /// # Errors

@@ -45,6 +45,8 @@ pub enum Error {
     ParameterGroupNotFound(String),
     #[error("Multi-Region cluster {0} not found.")]
     MultiRegionClusterNotFound(String),
+    #[error("Insufficient capacity: {0}.")]
+    InsufficientClusterCapacity(String),
     #[error("{0}")]
     InvalidParameterValue(String),
     #[error("{0}")]
@@ -75,6 +77,7 @@ impl Error {
             Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
             Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
             Error::MultiRegionClusterNotFound(_) => "MultiRegionClusterNotFoundFault",
+            Error::InsufficientClusterCapacity(_) => "InsufficientClusterCapacityFault",
             Error::InvalidParameterValue(_) => "InvalidParameterValueException",
             Error::InvalidParameterCombination(_) => "InvalidParameterCombinationException",
         }
@@ -103,6 +106,7 @@ impl Error {
             | Error::DefaultUserRequired(_)
             | Error::InvalidArn(_)
             | Error::TagQuotaPerResourceExceeded(_)
+            | Error::InsufficientClusterCapacity(_)
             | Error::InvalidParameterValue(_)
             | Error::InvalidParameterCombination(_) => StatusCode::BAD_REQUEST,
         }

@@ -75,6 +75,10 @@ pub fn create(
     if store.clusters.len() >= MAX_CLUSTERS {
         return Err(Error::ClusterQuotaExceeded(MAX_CLUSTERS));
     }
+    // Last of the checks: the endpoint's port.
+    let engine_port = (env.new_ports)(1)
+        .map_err(Error::InsufficientClusterCapacity)?
+        .and_then(|ports| ports.first().copied());
     let uuid = uuid::Uuid::new_v4();
     let record = ClusterRecord {
         identifier: id.clone(),
@@ -97,9 +101,9 @@ pub fn create(
         created: env.now,
         deleting_since: None,
         credentials: Vec::new(),
-        engine_port: (env.new_port)(),
+        engine_port,
     };
-    let view = record.view(env.scope, "creating");
+    let view = record.view(env.scope, &env.settings.endpoint_host, "creating");
     store.clusters.insert(id, record);
     Ok(ClusterResult(view))
 }
@@ -147,7 +151,11 @@ pub fn describe(
             .filter(|c| tagged(c))
             .ok_or_else(|| Error::ClusterNotFound(id.clone()))?;
         return Ok(ClustersMessage {
-            clusters: vec![cluster.view(env.scope, cluster.status(env.now, delay))],
+            clusters: vec![cluster.view(
+                env.scope,
+                &env.settings.endpoint_host,
+                cluster.status(env.now, delay),
+            )],
             marker: None,
         });
     }
@@ -156,7 +164,13 @@ pub fn describe(
     Ok(ClustersMessage {
         clusters: clusters
             .into_iter()
-            .map(|c| c.view(env.scope, c.status(env.now, delay)))
+            .map(|c| {
+                c.view(
+                    env.scope,
+                    &env.settings.endpoint_host,
+                    c.status(env.now, delay),
+                )
+            })
             .collect(),
         marker,
     })
@@ -221,7 +235,7 @@ pub fn delete(
         _ => {}
     }
     cluster.deleting_since = Some(env.now);
-    let view = cluster.view(env.scope, "deleting");
+    let view = cluster.view(env.scope, &env.settings.endpoint_host, "deleting");
     store.purge(env.now, delay);
     Ok(ClusterResult(view))
 }

@@ -198,7 +198,7 @@ mod tests {
             now,
             access_key_id: None,
             settings,
-            new_port: &|| None,
+            new_ports: &|_| Ok(None),
         }
     }
 

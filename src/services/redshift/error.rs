@@ -13,6 +13,8 @@ pub enum Error {
     InvalidClusterState(String),
     #[error("The request would exceed the allowed number of clusters ({0}) for this account.")]
     ClusterQuotaExceeded(usize),
+    #[error("Insufficient capacity: {0}.")]
+    InsufficientClusterCapacity(String),
     #[error("{0}")]
     ResourceNotFound(String),
     #[error("{0}")]
@@ -42,6 +44,7 @@ impl Error {
             Error::ClusterAlreadyExists => "ClusterAlreadyExists",
             Error::InvalidClusterState(_) => "InvalidClusterState",
             Error::ClusterQuotaExceeded(_) => "ClusterQuotaExceeded",
+            Error::InsufficientClusterCapacity(_) => "InsufficientClusterCapacity",
             Error::ResourceNotFound(_) => "ResourceNotFoundFault",
             Error::InvalidTag(_) => "InvalidTagFault",
             Error::TagLimitExceeded(_) => "TagLimitExceededFault",
@@ -64,6 +67,7 @@ impl Error {
             Error::ClusterAlreadyExists
             | Error::InvalidClusterState(_)
             | Error::ClusterQuotaExceeded(_)
+            | Error::InsufficientClusterCapacity(_)
             | Error::InvalidTag(_)
             | Error::TagLimitExceeded(_)
             | Error::UnsupportedOperation(_)

@@ -28,6 +28,7 @@ pub struct Env<'a> {
     pub now: DateTime<Utc>,
     pub access_key_id: Option<&'a str>,
     pub settings: &'a ServiceSettings,
-    /// A free loopback port for a new cluster's endpoint, when PostgreSQL can be run.
-    pub new_port: &'a dyn Fn() -> Option<u16>,
+    /// `n` ports for new endpoints, held until they start: `None` when PostgreSQL does not
+    /// run (the cluster is control-plane only), an error when too few are free.
+    pub new_ports: &'a dyn Fn(usize) -> Result<Option<Vec<u16>>, String>,
 }

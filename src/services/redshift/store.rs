@@ -168,15 +168,17 @@ impl ClusterRecord {
         self.credentials.push(credential);
     }
 
+    /// The cluster as DescribeClusters shows it; a running endpoint is reported at
+    /// `endpoint_host`.
     #[must_use]
-    pub fn view(&self, scope: &Scope, status: &'static str) -> Cluster {
+    pub fn view(&self, scope: &Scope, endpoint_host: &str, status: &'static str) -> Cluster {
         let availability = match status {
             "available" => "Available",
             "deleting" | "creating" => "Unavailable",
             _ => "Modifying",
         };
         let endpoint = (status != "creating").then(|| match self.engine_port {
-            Some(port) => ("127.0.0.1".to_owned(), port),
+            Some(port) => (endpoint_host.to_owned(), port),
             None => ("localhost".to_owned(), self.port),
         });
         let nodes = if self.number_of_nodes == 1 {
