@@ -200,11 +200,42 @@ async fn a_port_range_runs_out_with_the_capacity_fault_and_its_ports_come_back()
         second.iter().copied().collect::<BTreeSet<_>>(),
         first.iter().copied().collect::<BTreeSet<_>>()
     );
+    replicas_find_no_port(&memorydb, &second).await;
 
     // Restarted on the same data directory, memshift gives every cluster its ports back.
     server.shutdown().await.unwrap();
     assert!(!second.iter().any(|p| listening(*p)));
     ports_come_back(&config, &second, *range.end()).await;
+}
+
+/// With every port of the range taken, a second replica for the cluster `second` (on
+/// `ports`) is refused with the capacity fault, and the cluster keeps its shape and ports.
+async fn replicas_find_no_port(client: &aws_sdk_memorydb::Client, ports: &[u16]) {
+    let err = client
+        .update_cluster()
+        .cluster_name("second")
+        .replica_configuration(
+            aws_sdk_memorydb::types::ReplicaConfigurationRequest::builder()
+                .replica_count(2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("InsufficientClusterCapacityFault"),
+        "{err:?}"
+    );
+    assert_eq!(status(&err), 400);
+    let described = client
+        .describe_clusters()
+        .cluster_name("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.clusters()[0].number_of_shards(), Some(1));
+    assert_eq!(memorydb_ports(client, "second").await, ports);
 }
 
 /// A memshift started again on `config`'s data directory reports the MemoryDB cluster
