@@ -200,17 +200,19 @@ fn parse_endpoint_host(s: &str) -> Result<String, String> {
              host name (such as localhost) or an IPv4 address"
         ));
     }
+    // Letters, digits, hyphens and dots: what Redis takes as a cluster node's hostname.
     let label_ok = |l: &str| {
         (1..=63).contains(&l.len())
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
     if s.len() <= 253 && s.split('.').all(label_ok) {
         Ok(s.to_owned())
     } else {
-        Err(format!("{s:?} is not a host name or an IPv4 address"))
+        Err(format!(
+            "{s:?} is not a host name (letters, digits, hyphens and dots) or an IPv4 address"
+        ))
     }
 }
 
@@ -274,7 +276,8 @@ fn parse_log_level(s: &str) -> Result<String, String> {
         Some((t, level)) => target(t) && level.parse::<LevelFilter>().is_ok(),
         None => d.parse::<LevelFilter>().is_ok() || target(d),
     };
-    if !s.split(',').all(|d| directive(d.trim())) {
+    // Pieces are taken as they are written: no spaces, none empty.
+    if !s.split(',').all(|d| !d.is_empty() && directive(d)) {
         return Err(format!(
             "{s:?} is not a log level or filter (levels error, warn, info, debug, trace, or \
              target=level directives separated by commas)"
@@ -375,7 +378,9 @@ fn init_logging(cli: &Cli) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|text| text.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    // The formatter lets every level through: the filter alone decides.
     let builder = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
         .with_target(false)
         .with_writer(std::io::stderr);
     match cli.log_format {

@@ -323,6 +323,31 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
     }
 }
 
+/// `--log-level debug` shows debug events (a connection that sent no HTTP ends with one),
+/// and `info` does not.
+#[test]
+fn the_log_level_lets_debug_events_through_or_not() {
+    for (level, shown) in [("debug", true), ("memshift=debug", true), ("info", false)] {
+        let p = Proc::start(&["--log-level", level]);
+        let addr = p.url().trim_start_matches("http://").to_owned();
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream.write_all(b"NONSENSE\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        assert!(answer.starts_with(b"HTTP/1.1 400"), "{level}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while shown && !p.log_text().contains("DEBUG") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            p.log_text().contains("DEBUG"),
+            shown,
+            "{level}: {}",
+            p.log_text()
+        );
+    }
+}
+
 #[tokio::test]
 async fn settings_from_variables_take_effect() {
     let p = Proc::start_env(
