@@ -54,6 +54,9 @@ enum Kind<'a> {
     Branch(Vec<(&'a str, Node<'a>)>),
 }
 
+/// The most parts a parameter name has (`Tags.Tag.1.Key` has four).
+const MAX_DEPTH: usize = 16;
+
 /// Builds the tree from the parameters sorted by their dotted names compared part by part:
 /// each node's parameters are then next to each other, and one pass makes its members.
 /// Sorting costs O(n log n) however many parameters a large body holds.
@@ -63,7 +66,10 @@ fn build_tree<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)]) -> Node<'a> {
         params
             .iter()
             .map(|(key, value)| (key.as_ref(), value.as_ref()))
-            .filter(|(key, _)| *key != "Action" && *key != "Version"),
+            .filter(|(key, _)| *key != "Action" && *key != "Version")
+            // No input is nested this deep: such a name is an unknown parameter, ignored
+            // as others are, and never a tree as deep as its dots.
+            .filter(|(key, _)| memchr::memchr_iter(b'.', key.as_bytes()).count() < MAX_DEPTH),
     );
     // Stable: of two parameters with the same name, the first given is kept.
     sorted.sort_by(|a, b| by_parts(a.0, b.0));
@@ -454,6 +460,13 @@ mod tests {
         assert_eq!(i.db_groups.unwrap(), ["x"]);
         let i = read("DbGroups=&DbUser=b&DbGroups.DbGroup.2=y&DbGroups.DbGroup.1=x").unwrap();
         assert_eq!(i.db_groups.unwrap(), ["x", "y"]);
+    }
+
+    #[test]
+    fn a_name_with_thousands_of_dots_is_ignored_not_followed() {
+        let deep = format!("DbUser=a&A{}=v", ".".repeat(50_000));
+        let i = read(&deep).unwrap();
+        assert_eq!(i.db_user, "a");
     }
 
     #[test]
