@@ -110,8 +110,12 @@ impl Endpoints {
     }
 
     /// Holds `port` for an endpoint of `kind` in `scope` that will start soon (a cluster
-    /// recovered from the data directory), when the port is free; answers whether it was.
+    /// recovered from the data directory, or formed again), when the port is free and in
+    /// the range; answers whether it was.
     pub fn hold(&self, kind: Kind, scope: &Scope, port: u16) -> bool {
+        if !self.in_range(port) {
+            return false;
+        }
         let mut held = self.held();
         if held.iter().any(|h| h.port == port) {
             return true;

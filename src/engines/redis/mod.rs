@@ -46,7 +46,7 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConn
 
 mod reshard;
 
-use super::endpoints::Endpoints;
+use super::endpoints::{Endpoints, Kind};
 use super::proxy::{self, Front, NoTokens, TokenAuth};
 use crate::state::Scope;
 use crate::tls::{Authority, endpoint_names, write_private};
@@ -321,6 +321,10 @@ impl Redis {
                     tracing::warn!(cluster = %cluster.name, "redis cluster changed shape or lost a server; forming it again");
                     self.forget(scope, &old);
                     stop(old).await;
+                    // Its endpoints' ports stay its own while it forms again.
+                    for port in cluster.port.iter().chain(cluster.node_ports.values()) {
+                        self.endpoints.hold(Kind::Redis, scope, *port);
+                    }
                 }
                 let started = Instant::now();
                 match self.form(binary, cluster).await {
