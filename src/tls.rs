@@ -128,7 +128,9 @@ impl Authority {
     /// Its files are there but cannot be read or used.
     pub fn kept_in(dir: &Path) -> Result<Self, String> {
         let files = CaFiles::in_dir(dir);
-        if files.cert.exists() || files.key.exists() {
+        // The certificate is written last: without it, no CA was made (a key alone is
+        // what a crash while making one leaves, and is replaced).
+        if files.cert.exists() {
             return Self::from_files(&files);
         }
         Ok(Authority {
@@ -235,8 +237,18 @@ impl Ca {
         let ca = Self::generate()?;
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // A key without its certificate is what a crash while making a CA leaves.
+        match std::fs::remove_file(&files.key) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot replace {}: {e}", files.key.display()));
+            }
+            _ => {}
+        }
         write_private(&files.key, &ca.issuer.key().serialize_pem(), true)?;
-        std::fs::write(&files.cert, &ca.cert_pem)
+        // Whole or not at all: written aside, then renamed into place.
+        let partial = dir.join("ca.pem.partial");
+        std::fs::write(&partial, &ca.cert_pem)
+            .and_then(|()| std::fs::rename(&partial, &files.cert))
             .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
         Ok(ca)
     }
@@ -381,6 +393,18 @@ mod tests {
                 .permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_key_left_without_its_certificate_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.key"), "half made").unwrap();
+        let ca = Authority::kept_in(dir.path()).unwrap();
+        let pem = ca.cert_pem().unwrap().to_owned();
+        assert_eq!(std::fs::read_to_string(dir.path().join("ca.pem")).unwrap(), pem);
+        assert!(!dir.path().join("ca.pem.partial").exists());
+        let again = Authority::kept_in(dir.path()).unwrap();
+        assert_eq!(again.cert_pem().unwrap(), pem);
     }
 
     #[test]
