@@ -1,4 +1,4 @@
-//! The Dockerfile, compose file and workflow can't be run here (no Docker engine), so this
+//! The Dockerfile, compose file and workflow need a Docker engine to run; without one this
 //! checks everything around them: the files and settings they name exist, the health check
 //! command they run works with the environment they give it, the default image installs and
 //! runs the engines as a non-root user, the slim one stays distroless, and the compose

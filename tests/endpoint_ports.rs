@@ -231,10 +231,14 @@ async fn replicas_find_no_port(client: &aws_sdk_memorydb::Client, ports: &[u16])
     let described = client
         .describe_clusters()
         .cluster_name("second")
+        .show_shard_details(true)
         .send()
         .await
         .unwrap();
-    assert_eq!(described.clusters()[0].number_of_shards(), Some(1));
+    let cluster = &described.clusters()[0];
+    assert_eq!(cluster.number_of_shards(), Some(1));
+    assert_eq!(cluster.shards().len(), 1, "{cluster:?}");
+    assert_eq!(cluster.shards()[0].nodes().len(), 2, "{cluster:?}");
     assert_eq!(memorydb_ports(client, "second").await, ports);
 }
 

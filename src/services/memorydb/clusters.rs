@@ -1,9 +1,9 @@
 //! CreateCluster, DescribeClusters, UpdateCluster and DeleteCluster.
 //!
 //! A cluster names an ACL; the ACL lists its clusters. When clusters are served by real
-//! servers, the environment gives each cluster's port, and its `ClusterEndpoint` is that
-//! loopback address; otherwise the endpoint is a name in AWS's form and nothing listens
-//! there.
+//! servers, the environment gives each cluster's port, and its `ClusterEndpoint` is the
+//! endpoint host with that port; otherwise the endpoint is a name in AWS's form and
+//! nothing listens there.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub struct ClusterEnv<'a> {
     pub now: DateTime<Utc>,
     /// How long a new cluster stays `creating`.
     pub creation_delay: Duration,
-    /// The loopback port of a cluster's Redis server, when one runs.
+    /// The port of a cluster's endpoint, when its servers run.
     pub port_of: &'a dyn Fn(&str) -> Option<u16>,
     /// `n` ports for new endpoints, held until they start: `None` when no servers run
     /// (the cluster is control-plane only), an error when too few are free.

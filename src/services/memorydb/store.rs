@@ -73,7 +73,7 @@ pub struct ClusterRecord {
     pub data_tiering: bool,
     pub created: chrono::DateTime<chrono::Utc>,
     pub tags: Vec<(String, String)>,
-    /// The loopback port of the cluster's Redis server, chosen at creation when a server
+    /// The port of the cluster's endpoint, chosen at creation when a server
     /// binary is available (and kept across restarts when it is still free).
     #[serde(default)]
     pub engine_port: Option<u16>,

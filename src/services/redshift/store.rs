@@ -69,7 +69,7 @@ pub struct ClusterRecord {
     /// When DeleteCluster was accepted.
     pub deleting_since: Option<DateTime<Utc>>,
     pub credentials: Vec<IssuedCredential>,
-    /// The loopback port of the cluster's PostgreSQL front, chosen at creation when
+    /// The port of the cluster's PostgreSQL front, chosen at creation when
     /// PostgreSQL is available (and kept across restarts when it is still free).
     #[serde(default)]
     pub engine_port: Option<u16>,
