@@ -401,7 +401,10 @@ mod tests {
         std::fs::write(dir.path().join("ca.key"), "half made").unwrap();
         let ca = Authority::kept_in(dir.path()).unwrap();
         let pem = ca.cert_pem().unwrap().to_owned();
-        assert_eq!(std::fs::read_to_string(dir.path().join("ca.pem")).unwrap(), pem);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("ca.pem")).unwrap(),
+            pem
+        );
         assert!(!dir.path().join("ca.pem.partial").exists());
         let again = Authority::kept_in(dir.path()).unwrap();
         assert_eq!(again.cert_pem().unwrap(), pem);
