@@ -33,7 +33,7 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                         let clusters = redis_clusters(&region.memorydb, scope);
                         let claimed = clusters
                             .iter()
-                            .flat_map(|c| c.port.into_iter().chain(c.node_ports.values().copied()))
+                            .flat_map(redis::DesiredCluster::endpoint_ports)
                             .collect();
                         api.engines.endpoints.settle(Kind::Redis, scope, &claimed);
                         clusters
@@ -75,10 +75,7 @@ pub async fn reconcile_all(api: &Api) {
             )
         });
         if api.engines.redis.binary().is_some() {
-            for port in redis
-                .iter()
-                .flat_map(|c| c.port.into_iter().chain(c.node_ports.values().copied()))
-            {
+            for port in redis.iter().flat_map(redis::DesiredCluster::endpoint_ports) {
                 endpoints.hold(Kind::Redis, &scope, port);
             }
         }

@@ -166,7 +166,7 @@ pub fn execute(
     let env = clusters::ClusterEnv {
         new_ports: &new_ports,
         node_port_of: &node_port_of,
-        endpoint_host: api.engines.redis.endpoint_host(),
+        endpoint_host: &api.settings.endpoint_host,
         scope,
         now: api.state.clock().now(),
         creation_delay: api.settings.cluster_creation_delay,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import random
 import shutil
@@ -165,6 +166,16 @@ def require_redis() -> None:
         if os.environ.get("TEST_REQUIRE_REDIS"):
             raise RuntimeError("TEST_REQUIRE_REDIS is set but no redis-server is on PATH")
         pytest.skip("no redis-server on PATH", allow_module_level=True)
+
+
+def require_postgres() -> None:
+    """Skips the calling test module when PostgreSQL's server binaries are not where
+    memshift looks for them (Debian's layout or PATH), unless TEST_REQUIRE_POSTGRES is set
+    (as CI sets it), which makes that a failure."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/postgres") and shutil.which("postgres") is None:
+        if os.environ.get("TEST_REQUIRE_POSTGRES"):
+            raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
+        pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
 
 
 def save_ca(server, directory: Path) -> Path:

@@ -25,21 +25,10 @@ import uuid
 
 import pytest
 
-from support import require_redis, stop_process
+from support import require_postgres, require_redis, stop_process
 
 require_redis()
-
-
-def _postgres_found() -> bool:
-    """PostgreSQL's server binaries, where memshift looks for them."""
-    import glob
-    return bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) or shutil.which("postgres") is not None
-
-
-if not _postgres_found():
-    if os.environ.get("TEST_REQUIRE_POSTGRES"):
-        raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found")
-    pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
+require_postgres()
 
 
 def _namespaces_usable() -> str | None:

@@ -5,21 +5,14 @@ it)."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
 redshift_connector = pytest.importorskip("redshift_connector")
 
-if not glob.glob("/usr/lib/postgresql/*/bin/postgres") and shutil.which("postgres") is None:
-    if os.environ.get("TEST_REQUIRE_POSTGRES"):
-        raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
-    pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
+from support import new_name, require_postgres  # noqa: E402
 
-from support import new_name  # noqa: E402
+require_postgres()
 
 
 def test_journey_cluster_credentials_login(make_client, engine_server, fresh_account):

@@ -8,7 +8,6 @@ not installed, unless TEST_REQUIRE_POSTGRES is set (as CI sets it)."""
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import shutil
@@ -20,12 +19,9 @@ import pytest
 psycopg = pytest.importorskip("psycopg")
 redshift_connector = pytest.importorskip("redshift_connector")
 
-if not glob.glob("/usr/lib/postgresql/*/bin/postgres") and shutil.which("postgres") is None:
-    if os.environ.get("TEST_REQUIRE_POSTGRES"):
-        raise RuntimeError("TEST_REQUIRE_POSTGRES is set but PostgreSQL is not installed")
-    pytest.skip("no PostgreSQL server binaries", allow_module_level=True)
+from support import SECRET_KEY, new_name, require_postgres, save_ca  # noqa: E402
 
-from support import SECRET_KEY, new_name, save_ca  # noqa: E402
+require_postgres()
 
 # The driver builds its SSL context with the form Python 3.10 deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.*:DeprecationWarning:redshift_connector.core")

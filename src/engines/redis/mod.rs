@@ -109,6 +109,15 @@ pub struct DesiredCluster {
     pub users: Vec<DesiredUser>,
 }
 
+impl DesiredCluster {
+    /// The ports chosen for its endpoints: the cluster's, then its nodes'.
+    pub fn endpoint_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.port
+            .into_iter()
+            .chain(self.node_ports.values().copied())
+    }
+}
+
 /// A shard: its slots (first to last, inclusive) and its nodes' names, primary first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredShard {
@@ -242,12 +251,6 @@ impl Redis {
         self.node_ports.get(scope, node)
     }
 
-    /// The host every endpoint is reported at.
-    #[must_use]
-    pub fn endpoint_host(&self) -> &str {
-        self.endpoints.host()
-    }
-
     /// Whether any server runs for the region.
     #[must_use]
     pub fn runs_in(&self, scope: &Scope) -> bool {
@@ -322,8 +325,8 @@ impl Redis {
                     self.forget(scope, &old);
                     stop(old).await;
                     // Its endpoints' ports stay its own while it forms again.
-                    for port in cluster.port.iter().chain(cluster.node_ports.values()) {
-                        self.endpoints.hold(Kind::Redis, scope, *port);
+                    for port in cluster.endpoint_ports() {
+                        self.endpoints.hold(Kind::Redis, scope, port);
                     }
                 }
                 let started = Instant::now();
