@@ -15,7 +15,7 @@ use crate::services::memorydb::clusters::{
 };
 use crate::services::memorydb::store::{Auth, DEFAULT_USER};
 use crate::services::redshift::logins::{self, Login, Refusal};
-use crate::services::{memorydb, redshift};
+use crate::services::{Region, memorydb, redshift, serverless};
 use crate::state::Scope;
 
 /// Brings a region's servers of one service in line with its clusters, before the call
@@ -41,7 +41,8 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 })
                 .await;
         }
-        Service::Redshift => {
+        // Clusters and namespaces share the region's PostgreSQL servers.
+        Service::Redshift | Service::Serverless => {
             if api.engines.postgres.bin_dir().is_none() {
                 return;
             }
@@ -49,12 +50,12 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 .postgres
                 .reconcile(scope, || {
                     api.state.read(scope, |region| {
-                        let clusters = postgres_clusters(api, scope, &region.redshift);
-                        let claimed = clusters.iter().filter_map(|c| c.port).collect();
+                        let desired = postgres_desired(api, scope, region);
+                        let claimed = desired.running.iter().filter_map(|c| c.port).collect();
                         api.engines
                             .endpoints
                             .settle(Kind::Postgres, scope, &claimed);
-                        clusters
+                        desired
                     })
                 })
                 .await;
@@ -71,7 +72,7 @@ pub async fn reconcile_all(api: &Api) {
         let (redis, postgres) = api.state.read(&scope, |region| {
             (
                 redis_clusters(&region.memorydb, &scope),
-                postgres_clusters(api, &scope, &region.redshift),
+                postgres_desired(api, &scope, region),
             )
         });
         if api.engines.redis.binary().is_some() {
@@ -80,7 +81,7 @@ pub async fn reconcile_all(api: &Api) {
             }
         }
         if api.engines.postgres.bin_dir().is_some() {
-            for port in postgres.iter().filter_map(|c| c.port) {
+            for port in postgres.running.iter().filter_map(|c| c.port) {
                 endpoints.hold(Kind::Postgres, &scope, port);
             }
         }
@@ -151,28 +152,54 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
         .collect()
 }
 
-/// The Redshift clusters whose PostgreSQL server must run: all but those being deleted.
-/// Their certificates name the endpoint host first.
-fn postgres_clusters(
-    api: &Api,
-    scope: &Scope,
-    store: &redshift::Store,
-) -> Vec<postgres::DesiredCluster> {
-    store
+/// The PostgreSQL servers of a region: one per Redshift cluster (but those being
+/// deleted), and one per Serverless namespace that a workgroup serves. A namespace without
+/// a workgroup keeps its data. Certificates name the endpoint host first.
+fn postgres_desired(api: &Api, scope: &Scope, region: &Region) -> postgres::Desired {
+    let host = api.engines.endpoints.host();
+    let clusters = region
+        .redshift
         .clusters
         .values()
         .filter(|c| c.deleting_since.is_none())
         .map(|c| postgres::DesiredCluster {
             identifier: c.identifier.clone(),
-            master_username: c.master_username.clone(),
+            master_username: Some(c.master_username.clone()),
             db_name: c.db_name.clone(),
             port: c.engine_port,
-            names: std::iter::once(api.engines.endpoints.host().to_owned())
+            names: std::iter::once(host.to_owned())
                 .chain(c.host_names(scope))
                 .collect(),
             version: redshift::store::version_string(),
+        });
+    let store = &region.serverless;
+    let live = store
+        .namespaces
+        .values()
+        .filter(|n| n.deleting_since.is_none());
+    let namespaces = live.clone().filter_map(|n| {
+        let workgroup = store.workgroup_of(&n.name)?;
+        Some(postgres::DesiredCluster {
+            identifier: namespace_engine_id(&n.name),
+            master_username: n.admin_username.clone(),
+            db_name: n.db_name.clone(),
+            port: workgroup.engine_port,
+            names: std::iter::once(host.to_owned())
+                .chain(workgroup.host_names(scope))
+                .collect(),
+            version: redshift::store::version_string(),
         })
-        .collect()
+    });
+    postgres::Desired {
+        running: clusters.chain(namespaces).collect(),
+        kept: live.map(|n| namespace_engine_id(&n.name)).collect(),
+    }
+}
+
+/// The engines' name of a namespace's server. No cluster identifier contains `--`, so
+/// it is never a cluster's.
+fn namespace_engine_id(namespace: &str) -> String {
+    format!("serverless--{namespace}")
 }
 
 /// The Redshift fronts' login checks, against the clusters' records on memshift's clock.
@@ -198,9 +225,19 @@ impl pgfront::Logins for Logins {
     ) -> Result<Grant, pgfront::Refusal> {
         let clock = self.state.clock();
         let now = clock.now();
-        let checked = self.state.read(scope, |region| {
-            logins::check(&region.redshift, cluster, user, database, password, now)
-        });
+        let checked = self
+            .state
+            .read(scope, |region| match cluster.strip_prefix("serverless--") {
+                Some(namespace) => serverless::credentials::check(
+                    &region.serverless,
+                    namespace,
+                    user,
+                    database,
+                    password,
+                    now,
+                ),
+                None => logins::check(&region.redshift, cluster, user, database, password, now),
+            });
         match checked {
             Ok(Login::Master) => Ok(Grant::Master),
             Ok(Login::Temporary(credential)) => Ok(Grant::Temporary(TemporaryLogin {

@@ -8,7 +8,9 @@
 //!    "input": {"UserName": "app", "AuthenticationMode": {"Type": "iam"}, "AccessString": "on ~* +@all"}},
 //!   {"service": "redshift", "action": "CreateCluster", "region": "eu-west-1", "account": "123456789012",
 //!    "input": {"ClusterIdentifier": "wh", "NodeType": "dc2.large", "MasterUsername": "admin",
-//!              "MasterUserPassword": "Sup3rSecret", "Tags": [{"Key": "env", "Value": "dev"}]}}
+//!              "MasterUserPassword": "Sup3rSecret", "Tags": [{"Key": "env", "Value": "dev"}]}},
+//!   {"service": "redshift-serverless", "action": "CreateNamespace",
+//!    "input": {"namespaceName": "analytics", "adminUsername": "admin", "adminUserPassword": "Sup3rSecret"}}
 //! ]
 //! ```
 //!
@@ -20,7 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Api, Call, JsonValue, RequestContext, Service, memorydb, redshift};
+use super::{Api, Call, JsonValue, RequestContext, Service, memorydb, redshift, serverless};
 use crate::protocol::error::Failure;
 use crate::state::{Scope, account_for_key};
 
@@ -52,9 +54,12 @@ pub fn load(path: &Path) -> Result<Vec<InitCall>, String> {
         )
     })?;
     for (i, call) in calls.iter().enumerate() {
-        if !matches!(call.service.as_str(), "memorydb" | "redshift") {
+        if !matches!(
+            call.service.as_str(),
+            "memorydb" | "redshift" | "redshift-serverless"
+        ) {
             return Err(format!(
-                "init entry {} ({} {}): service must be \"memorydb\" or \"redshift\"",
+                "init entry {} ({} {}): service must be \"memorydb\", \"redshift\" or \"redshift-serverless\"",
                 i + 1,
                 call.service,
                 call.action
@@ -129,6 +134,12 @@ fn decode(call: &InitCall) -> (Service, Result<Call, Failure>) {
             .and_then(|op| op.decode(input))
             .map(Call::Memorydb);
         (Service::Memorydb, typed.map_err(Failure::from))
+    } else if call.service == "redshift-serverless" {
+        let typed = serverless::operation(&call.action)
+            .map_err(Failure::from)
+            .and_then(|op| serverless::decode(op, input))
+            .map(Call::Serverless);
+        (Service::Serverless, typed)
     } else {
         let typed = redshift::decode(&call.action, input).map(Call::Redshift);
         (Service::Redshift, typed.map_err(Failure::from))

@@ -16,6 +16,7 @@ pub mod engines;
 pub mod init;
 pub mod memorydb;
 pub mod redshift;
+pub mod serverless;
 pub mod tokens;
 
 use std::borrow::Cow;
@@ -152,6 +153,7 @@ impl Decode for JsonValue {
 pub enum Call {
     Memorydb(memorydb::Input),
     Redshift(redshift::Input),
+    Serverless(serverless::Input),
 }
 
 /// The service a call is for.
@@ -159,6 +161,7 @@ pub enum Call {
 pub enum Service {
     Memorydb,
     Redshift,
+    Serverless,
 }
 
 impl Service {
@@ -168,13 +171,14 @@ impl Service {
         match self {
             Service::Memorydb => memorydb::SERVICE_NAME,
             Service::Redshift => redshift::SERVICE_NAME,
+            Service::Serverless => serverless::SERVICE_NAME,
         }
     }
 
     #[must_use]
     pub fn protocol(self) -> Protocol {
         match self {
-            Service::Memorydb => Protocol::Json,
+            Service::Memorydb | Service::Serverless => Protocol::Json,
             Service::Redshift => Protocol::Query,
         }
     }
@@ -186,6 +190,7 @@ impl Call {
         match self {
             Call::Memorydb(_) => Service::Memorydb,
             Call::Redshift(_) => Service::Redshift,
+            Call::Serverless(_) => Service::Serverless,
         }
     }
 
@@ -195,6 +200,7 @@ impl Call {
         match self {
             Call::Memorydb(i) => i.operation().name(),
             Call::Redshift(i) => i.operation().name(),
+            Call::Serverless(i) => i.operation().name(),
         }
     }
 
@@ -204,6 +210,7 @@ impl Call {
         match self {
             Call::Memorydb(i) => i.operation().changes_engines(),
             Call::Redshift(i) => i.operation().changes_engines(),
+            Call::Serverless(i) => i.operation().changes_engines(),
         }
     }
 }
@@ -222,19 +229,29 @@ pub struct Decoded {
 pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
     match detected {
         Detected::Json { target } => {
-            let call = memorydb::decode_target(&target, body);
+            let (service, call) = match json::split_target(&target) {
+                Some((serverless::TARGET_PREFIX, name)) => {
+                    (Service::Serverless, serverless::decode_body(name, body))
+                }
+                _ => (
+                    Service::Memorydb,
+                    memorydb::decode_target(&target, body).map_err(Failure::from),
+                ),
+            };
             // The log names the operation even when it is one memshift does not serve.
             let named = match &call {
                 Ok(call) => Some(Cow::Borrowed(call.operation_name())),
                 Err(_) => json::split_target(&target)
-                    .filter(|(prefix, _)| *prefix == memorydb::TARGET_PREFIX)
+                    .filter(|(prefix, _)| {
+                        [memorydb::TARGET_PREFIX, serverless::TARGET_PREFIX].contains(prefix)
+                    })
                     .map(|(_, operation)| Cow::Owned(operation.to_owned())),
             };
             Decoded {
-                service: named.as_ref().map(|_| Service::Memorydb),
+                service: named.as_ref().map(|_| service),
                 operation: named.unwrap_or(Cow::Borrowed("-")),
                 protocol: Protocol::Json,
-                call: call.map_err(Failure::from),
+                call,
             }
         }
         Detected::Query { params } => {
@@ -386,6 +403,9 @@ impl Api {
                 &redshift::execute(self, ctx, input, &mut commit)?,
                 &ctx.request_id,
             ),
+            Call::Serverless(input) => {
+                serverless::encode(&serverless::execute(self, ctx, input, &mut commit)?)
+            }
         };
         self.settle(ctx, commit, service, changes_engines).await?;
         Ok(bytes)

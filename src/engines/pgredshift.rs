@@ -71,9 +71,11 @@ fn statements(version: &str) -> String {
     let schema = ident(SCHEMA);
     let version = literal(version);
     // A `pg_` schema and a view in `pg_catalog` need this superuser setting, for this
-    // session only.
+    // session only. Run again on a server's existing data, `IF NOT EXISTS` would notice
+    // what is there: not worth a line of memshift's log.
     format!(
-        "SET allow_system_table_mods = on;
+        "SET client_min_messages = warning;
+SET allow_system_table_mods = on;
 CREATE SCHEMA IF NOT EXISTS {schema};
 GRANT USAGE ON SCHEMA {schema} TO PUBLIC;
 CREATE OR REPLACE FUNCTION {schema}.version() RETURNS text

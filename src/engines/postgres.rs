@@ -38,7 +38,9 @@ const START_TIMEOUT: Duration = Duration::from_mins(1);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredCluster {
     pub identifier: String,
-    pub master_username: String,
+    /// The superuser clients log in as with a password, if any; the cluster's database
+    /// belongs to it (or to memshift's own superuser when there is none).
+    pub master_username: Option<String>,
     pub db_name: String,
     /// The port chosen for its endpoint, used when it is still free.
     pub port: Option<u16>,
@@ -48,9 +50,19 @@ pub struct DesiredCluster {
     pub version: String,
 }
 
+/// What a region's servers must be: those that run, and the identifiers of those that
+/// must not run but whose data is kept. Every other server stops and its data goes.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub running: Vec<DesiredCluster>,
+    pub kept: Vec<String>,
+}
+
 struct Node {
     child: Child,
     port: u16,
+    /// The master user bootstrapped into the server.
+    master: Option<String>,
     dir: PathBuf,
     socket_dir: PathBuf,
     front: Option<tokio::task::JoinHandle<()>>,
@@ -147,13 +159,17 @@ impl Postgres {
         self.ports.get(scope, cluster)
     }
 
-    /// Makes the region's servers match its clusters: starts new ones, stops others.
-    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Vec<DesiredCluster>) {
+    /// Makes the region's servers match its clusters: starts new ones, stops others, and
+    /// removes the data of those that are neither running nor kept.
+    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Desired) {
         let Some(bin_dir) = &self.bin_dir else {
             return;
         };
         let mut nodes = self.nodes.lock().await;
-        let clusters = desired();
+        let Desired {
+            running: clusters,
+            kept,
+        } = desired();
         let gone: Vec<(Scope, String)> = nodes
             .keys()
             .filter(|(s, id)| s == scope && !clusters.iter().any(|c| &c.identifier == id))
@@ -162,19 +178,34 @@ impl Postgres {
         for key in gone {
             if let Some(node) = nodes.remove(&key) {
                 self.forget(&key);
-                stop(node, true).await;
-                tracing::info!(cluster = %key.1, "postgres server stopped and removed");
+                let keep = kept.contains(&key.1);
+                stop(node, !keep).await;
+                if keep {
+                    tracing::info!(cluster = %key.1, "postgres server stopped; its data is kept");
+                } else {
+                    tracing::info!(cluster = %key.1, "postgres server stopped and removed");
+                }
             }
         }
+        self.remove_unused(scope, &clusters, &kept);
         for cluster in &clusters {
             let key = (scope.clone(), cluster.identifier.clone());
             if let Some(node) = nodes.get_mut(&key) {
-                if matches!(node.child.try_wait(), Ok(None)) {
+                let moved = cluster.port.is_some_and(|port| port != node.port);
+                if matches!(node.child.try_wait(), Ok(None)) && !moved {
                     node.rename(cluster);
+                    if node.master != cluster.master_username {
+                        node.bootstrap_again(cluster).await;
+                    }
                     continue;
                 }
                 if let Some(old) = nodes.remove(&key) {
-                    tracing::warn!(cluster = %cluster.identifier, "postgres server had exited; starting it again");
+                    if moved {
+                        tracing::info!(cluster = %cluster.identifier, "postgres endpoint moves to another port");
+                    } else {
+                        tracing::warn!(cluster = %cluster.identifier, "postgres server had exited; starting it again");
+                    }
+                    self.forget(&key);
                     stop(old, false).await;
                 }
             }
@@ -193,6 +224,36 @@ impl Postgres {
                 Err(e) => {
                     tracing::error!(cluster = %cluster.identifier, error = %e, "cannot start a postgres server");
                 }
+            }
+        }
+    }
+
+    /// The directory of a cluster's data.
+    fn cluster_dir(&self, scope: &Scope, identifier: &str) -> PathBuf {
+        self.root.join(Self::dir_name(scope, identifier))
+    }
+
+    fn dir_name(scope: &Scope, identifier: &str) -> String {
+        format!("{}-{}-{identifier}", scope.account, scope.region)
+    }
+
+    /// Removes the data of the region's clusters that are neither running nor kept (their
+    /// servers were stopped earlier, or memshift was not running when they went).
+    fn remove_unused(&self, scope: &Scope, running: &[DesiredCluster], kept: &[String]) {
+        let prefix = Self::dir_name(scope, "");
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(identifier) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+                continue;
+            };
+            let used = running.iter().any(|c| c.identifier == identifier)
+                || kept.iter().any(|k| k == identifier);
+            if !used && entry.path().is_dir() {
+                let _ = std::fs::remove_dir_all(entry.path());
+                tracing::info!(cluster = %identifier, "postgres data removed");
             }
         }
     }
@@ -229,10 +290,7 @@ impl Postgres {
         scope: &Scope,
         cluster: &DesiredCluster,
     ) -> Result<Node, String> {
-        let dir = self.root.join(format!(
-            "{}-{}-{}",
-            scope.account, scope.region, cluster.identifier
-        ));
+        let dir = self.cluster_dir(scope, &cluster.identifier);
         let data = dir.join("data");
         let logins = self
             .logins
@@ -297,6 +355,7 @@ impl Postgres {
         let mut node = Node {
             child,
             port: 0,
+            master: cluster.master_username.clone(),
             dir,
             socket_dir,
             front: None,
@@ -367,6 +426,21 @@ impl Postgres {
 }
 
 impl Node {
+    /// Creates the master user a changed cluster names, in the running server.
+    async fn bootstrap_again(&mut self, cluster: &DesiredCluster) {
+        let socket = self.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
+        let done = match admin_session(&socket, "postgres").await {
+            Ok(admin) => bootstrap(&admin, &socket, cluster).await,
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(()) => self.master.clone_from(&cluster.master_username),
+            Err(e) => {
+                tracing::error!(cluster = %cluster.identifier, error = %e, "cannot create the master user");
+            }
+        }
+    }
+
     /// Gives the front a certificate for the cluster's names when they changed.
     fn rename(&self, cluster: &DesiredCluster) {
         let Some(tls) = &self.tls else {
@@ -412,22 +486,24 @@ async fn bootstrap(
     socket: &Path,
     cluster: &DesiredCluster,
 ) -> Result<(), String> {
-    let master = &cluster.master_username;
-    let exists = first_column(
-        admin,
-        &format!("SELECT 1 FROM pg_roles WHERE rolname = {}", literal(master)),
-    )
-    .await?;
-    if exists.is_empty() {
-        execute(
+    if let Some(master) = &cluster.master_username {
+        let exists = first_column(
             admin,
-            &format!(
-                "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
-                ident(master)
-            ),
+            &format!("SELECT 1 FROM pg_roles WHERE rolname = {}", literal(master)),
         )
         .await?;
+        if exists.is_empty() {
+            execute(
+                admin,
+                &format!(
+                    "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
+                    ident(master)
+                ),
+            )
+            .await?;
+        }
     }
+    let owner = cluster.master_username.as_deref().unwrap_or(ADMIN_USER);
     let exists = first_column(
         admin,
         &format!(
@@ -442,7 +518,7 @@ async fn bootstrap(
             &format!(
                 "CREATE DATABASE {} OWNER {}",
                 ident(&cluster.db_name),
-                ident(master)
+                ident(owner)
             ),
         )
         .await?;

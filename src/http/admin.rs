@@ -22,7 +22,11 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
         "status": "running",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": api.state.uptime().as_secs_f64(),
-        "services": {"memorydb": "running", "redshift": "running"},
+        "services": {
+            "memorydb": "running",
+            "redshift": "running",
+            "redshift-serverless": "running",
+        },
         "engines": {
             "redis": api.engines.redis.binary().map_or_else(
                 || "control-plane only: no redis-server found".to_owned(),

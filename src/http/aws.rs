@@ -137,8 +137,16 @@ fn failed(protocol: Protocol, failure: &Failure, request_id: &str) -> Response {
 /// Checks the request's SigV4 signature against the credentials file, with the real
 /// clock (moving memshift's clock for tests does not make signatures stale).
 fn check_signature(keys: &Keys, parts: &Parts, body: &[u8]) -> Result<(), AuthError> {
-    let services: &[&str] = if parts.headers.contains_key(&X_AMZ_TARGET) {
-        &[api::memorydb::SIGNING_NAME]
+    let services: &[&str] = if let Some(target) = parts.headers.get(&X_AMZ_TARGET) {
+        let serverless = target
+            .as_bytes()
+            .strip_prefix(api::serverless::TARGET_PREFIX.as_bytes())
+            .is_some_and(|rest| rest.first() == Some(&b'.'));
+        if serverless {
+            &[api::serverless::SIGNING_NAME]
+        } else {
+            &[api::memorydb::SIGNING_NAME]
+        }
     } else if protocol_hint(&parts.headers) == Protocol::Query {
         &[api::redshift::SIGNING_NAME]
     } else {

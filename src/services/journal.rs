@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{memorydb, redshift};
+use super::{memorydb, redshift, serverless};
 use crate::state::Journal;
 
 /// Everything one account owns in one region.
@@ -22,6 +22,7 @@ use crate::state::Journal;
 pub struct Region {
     pub memorydb: memorydb::Store,
     pub redshift: redshift::Store,
+    pub serverless: serverless::Store,
 }
 
 /// Declares the resource kinds: one line each.
@@ -118,6 +119,10 @@ resource_kinds! {
         logged as "memorydb_cluster", snapshotted as memorydb_clusters;
     RedshiftCluster: redshift.clusters of redshift::store::ClusterRecord, keyed by identifier,
         logged as "redshift_cluster" | "cluster", snapshotted as redshift_clusters | "clusters";
+    ServerlessNamespace: serverless.namespaces of serverless::store::NamespaceRecord, keyed by name,
+        logged as "serverless_namespace", snapshotted as serverless_namespaces;
+    ServerlessWorkgroup: serverless.workgroups of serverless::store::WorkgroupRecord, keyed by name,
+        logged as "serverless_workgroup", snapshotted as serverless_workgroups;
 }
 
 #[cfg(test)]

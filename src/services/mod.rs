@@ -5,7 +5,9 @@ pub mod journal;
 pub mod memorydb;
 pub mod paging;
 pub mod redshift;
+pub mod serverless;
 pub mod settings;
+pub mod tagging;
 
 pub use journal::Region;
 pub use settings::ServiceSettings;

@@ -261,6 +261,19 @@ pub fn decode(action: &str, source: impl Decode) -> Result<Input, ProtocolError>
     operation(action)?.decode(source)
 }
 
+/// Runs `run` with what a Redshift or Redshift Serverless operation knows besides its
+/// input: where, when, who, the settings, and new endpoint ports.
+pub(crate) fn with_env<T>(api: &Api, ctx: &RequestContext, run: impl FnOnce(&Env<'_>) -> T) -> T {
+    let new_ports = |count| api.engines.new_ports(Kind::Postgres, &ctx.scope, count);
+    run(&Env {
+        scope: &ctx.scope,
+        now: api.state.clock().now(),
+        access_key_id: ctx.access_key_id.as_deref(),
+        settings: &api.settings,
+        new_ports: &new_ports,
+    })
+}
+
 /// Runs an input under its region's lock. Every operation checks all its input before it
 /// mutates, so a failed call changes nothing.
 ///
@@ -272,18 +285,9 @@ pub fn execute(
     input: Input,
     commit: &mut Commit,
 ) -> Result<Output, Failure> {
-    let new_ports = |count| api.engines.new_ports(Kind::Postgres, &ctx.scope, count);
-    let env = Env {
-        scope: &ctx.scope,
-        now: api.state.clock().now(),
-        access_key_id: ctx.access_key_id.as_deref(),
-        settings: &api.settings,
-        new_ports: &new_ports,
-    };
-    api.state
-        .mutate(&ctx.scope, commit, |region| {
+    with_env(api, ctx, |env| {
+        api.state.mutate(&ctx.scope, commit, |region| {
             let s = &mut region.redshift;
-            let env = &env;
             Ok(match input {
                 Input::CreateCluster(i) => Output::CreateCluster(clusters::create(s, env, &i)?),
                 Input::DescribeClusters(i) => {
@@ -310,7 +314,8 @@ pub fn execute(
                 }
             })
         })
-        .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
+    })
+    .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
 }
 
 struct XmlEncoder<'a>(&'a str);

@@ -66,12 +66,7 @@ pub fn get_with_iam(
         validate::db_name("DbName", db, false)?;
     }
     let seconds = validate::duration(req.duration_seconds)?;
-    let key = env.access_key_id.unwrap_or("anonymous");
-    let db_user = match env.settings.iam_identities.get(key) {
-        Some(IamIdentity::User(name)) => ["IAM:", name].concat(),
-        Some(IamIdentity::Role(name)) => ["IAMR:", name].concat(),
-        None => ["IAM:", key].concat(),
-    };
+    let db_user = iam_db_user(env);
     let cluster = find_cluster(
         store,
         env,
@@ -88,6 +83,18 @@ pub fn get_with_iam(
         seconds,
         true,
     ))
+}
+
+/// The database user of the caller's IAM identity: `IAM:<user>` or `IAMR:<role>` as the
+/// settings map its access key, else `IAM:<access key id>`.
+#[must_use]
+pub fn iam_db_user(env: &Env<'_>) -> String {
+    let key = env.access_key_id.unwrap_or("anonymous");
+    match env.settings.iam_identities.get(key) {
+        Some(IamIdentity::User(name)) => ["IAM:", name].concat(),
+        Some(IamIdentity::Role(name)) => ["IAMR:", name].concat(),
+        None => ["IAM:", key].concat(),
+    }
 }
 
 /// The cluster named by identifier or by custom domain name (exactly one of them).
@@ -174,7 +181,8 @@ fn issue(
 
 /// 76 base64 characters from rand's thread-local CSPRNG (ChaCha, seeded and periodically
 /// reseeded from the operating system).
-fn new_password() -> String {
+#[must_use]
+pub fn new_password() -> String {
     let mut bytes = [0u8; 57];
     rand::fill(&mut bytes);
     STANDARD.encode(bytes)

@@ -145,7 +145,8 @@ pub fn delete(
 }
 
 /// Labels of letters, digits and inner hyphens, at least two of them, 253 characters at most.
-fn valid_domain(domain: &str) -> bool {
+#[must_use]
+pub fn valid_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     domain.len() <= 253
         && labels.len() >= 2
@@ -158,7 +159,8 @@ fn valid_domain(domain: &str) -> bool {
         })
 }
 
-fn valid_certificate(arn: &str) -> bool {
+#[must_use]
+pub fn valid_certificate(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     arn.len() >= 20
         && parts.len() == 6

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::store::{IssuedCredential, Store, cluster_key};
+use crate::secret::PasswordHash;
 
 /// A login the cluster's records allow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +42,38 @@ pub fn check(
         .clusters
         .get(&*cluster_key(cluster))
         .ok_or(Refusal::BadPassword)?;
-    if user == record.master_username {
-        return match &record.master_password {
+    check_against(
+        Some((&record.master_username, record.master_password.as_ref())),
+        &record.credentials,
+        user,
+        database,
+        password,
+        now,
+    )
+}
+
+/// Checks a password login against a master user (its name and password hash, when it
+/// has a password) and the temporary credentials issued for the same databases.
+///
+/// # Errors
+/// The refusal, without saying which check failed unless the password was right.
+pub fn check_against(
+    master: Option<(&str, Option<&PasswordHash>)>,
+    credentials: &[IssuedCredential],
+    user: &str,
+    database: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Login, Refusal> {
+    if let Some((name, hash)) = master
+        && name == user
+    {
+        return match hash {
             Some(hash) if hash.matches(password) => Ok(Login::Master),
             _ => Err(Refusal::BadPassword),
         };
     }
-    let credential = record
-        .credentials
+    let credential = credentials
         .iter()
         .rev()
         .find(|c| c.db_user == user && c.expires > now && c.password.matches(password))

@@ -41,6 +41,26 @@ pub struct IssuedCredential {
     pub password: PasswordHash,
 }
 
+/// Adds a credential to those kept, dropping expired ones and all but the newest few of
+/// its user.
+pub fn remember(
+    kept: &mut Vec<IssuedCredential>,
+    credential: IssuedCredential,
+    now: DateTime<Utc>,
+) {
+    kept.retain(|c| c.expires > now);
+    let same_user = kept
+        .iter()
+        .filter(|c| c.db_user == credential.db_user)
+        .count();
+    if same_user >= CREDENTIALS_KEPT_PER_USER
+        && let Some(oldest) = kept.iter().position(|c| c.db_user == credential.db_user)
+    {
+        kept.remove(oldest);
+    }
+    kept.push(credential);
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterRecord {
     pub identifier: String,
@@ -151,21 +171,7 @@ impl ClusterRecord {
 
     /// Remembers a credential, dropping expired ones and all but the newest few per user.
     pub fn remember(&mut self, credential: IssuedCredential, now: DateTime<Utc>) {
-        self.credentials.retain(|c| c.expires > now);
-        let same_user = self
-            .credentials
-            .iter()
-            .filter(|c| c.db_user == credential.db_user)
-            .count();
-        if same_user >= CREDENTIALS_KEPT_PER_USER
-            && let Some(oldest) = self
-                .credentials
-                .iter()
-                .position(|c| c.db_user == credential.db_user)
-        {
-            self.credentials.remove(oldest);
-        }
-        self.credentials.push(credential);
+        remember(&mut self.credentials, credential, now);
     }
 
     /// The cluster as DescribeClusters shows it; a running endpoint is reported at

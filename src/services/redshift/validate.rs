@@ -202,7 +202,9 @@ const FILTER: [u64; LONGEST_RESERVED + 1] = {
     table
 };
 
-fn is_reserved(name: &str) -> bool {
+/// Whether a name is one of Redshift's reserved words.
+#[must_use]
+pub fn is_reserved(name: &str) -> bool {
     let bytes = name.as_bytes();
     let (Some(mask), Some(first), Some(last)) =
         (FILTER.get(bytes.len()), bytes.first(), bytes.last())
@@ -406,17 +408,7 @@ pub fn merge_tags(
     current: &[(String, String)],
     new: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, Error> {
-    let mut merged = current.to_vec();
-    for (key, value) in new {
-        match merged.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => merged.push((key, value)),
-        }
-    }
-    if merged.len() > MAX_TAGS {
-        return Err(Error::TagLimitExceeded(MAX_TAGS));
-    }
-    Ok(merged)
+    crate::services::tagging::merge(current, new, MAX_TAGS).ok_or(Error::TagLimitExceeded(MAX_TAGS))
 }
 
 #[cfg(test)]
