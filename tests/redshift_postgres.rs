@@ -8,54 +8,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_redshift::Client;
-use common::{redshift, try_create_cluster};
+use common::{login, postgres_available, redshift, try_create_cluster};
 use memshift::Config;
-use tokio_postgres::NoTls;
-
-fn postgres_available() -> bool {
-    let found = memshift::engines::postgres::Postgres::new(None, None)
-        .bin_dir()
-        .is_some();
-    if !found {
-        assert!(
-            std::env::var_os("TEST_REQUIRE_POSTGRES").is_none(),
-            "TEST_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
-        );
-        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
-    }
-    found
-}
-
-/// Logs in; answers the client or the server's error (SQLSTATE and message).
-async fn login(
-    port: u16,
-    user: &str,
-    password: &str,
-    db: &str,
-) -> Result<tokio_postgres::Client, (String, String)> {
-    let connected = tokio_postgres::Config::new()
-        .host("127.0.0.1")
-        .port(port)
-        .user(user)
-        .password(password)
-        .dbname(db)
-        .connect_timeout(Duration::from_secs(10))
-        .connect(NoTls)
-        .await;
-    match connected {
-        Ok((client, connection)) => {
-            tokio::spawn(connection);
-            Ok(client)
-        }
-        Err(e) => Err(match e.as_db_error() {
-            Some(db) => (db.code().code().to_owned(), db.message().to_owned()),
-            None => ("-".to_owned(), e.to_string()),
-        }),
-    }
-}
 
 async fn credentials(
     client: &Client,

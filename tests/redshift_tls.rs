@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_redshift::Client;
-use common::{redshift, try_create_cluster};
+use common::{postgres_available, redshift, try_create_cluster};
 use memshift::Config;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -28,20 +28,6 @@ use tokio_postgres::{NoTls, error::SqlState};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 const REDSHIFT_VERSION: &str = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.";
-
-fn postgres_available() -> bool {
-    let found = memshift::engines::postgres::Postgres::new(None, None)
-        .bin_dir()
-        .is_some();
-    if !found {
-        assert!(
-            std::env::var_os("TEST_REQUIRE_POSTGRES").is_none(),
-            "TEST_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
-        );
-        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
-    }
-    found
-}
 
 /// A client's TLS settings that trust only the CA certificate `ca_pem`.
 fn trusting(ca_pem: &str) -> MakeRustlsConnect {

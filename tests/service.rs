@@ -159,10 +159,18 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
 }
 
 async fn memorydb(url: &str, op: &str, body: &str) -> (u16, serde_json::Value) {
+    json_call(url, &format!("AmazonMemoryDB.{op}"), body).await
+}
+
+async fn serverless(url: &str, op: &str, body: &str) -> (u16, serde_json::Value) {
+    json_call(url, &format!("RedshiftServerless.{op}"), body).await
+}
+
+async fn json_call(url: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
     let r = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", format!("AmazonMemoryDB.{op}"))
+        .header("x-amz-target", target)
         .body(body.to_owned())
         .send()
         .await
@@ -394,6 +402,7 @@ async fn health_and_the_healthcheck_subcommand() {
         assert!(v["uptime_seconds"].as_f64().unwrap() >= 0.0);
         assert_eq!(v["services"]["memorydb"], "running");
         assert_eq!(v["services"]["redshift"], "running");
+        assert_eq!(v["services"]["redshift-serverless"], "running");
         assert_eq!(v["persistence"], "memory");
     }
     let r = reqwest::Client::new()
@@ -425,7 +434,12 @@ const GOOD_INIT: &str = r#"[
   {"service": "memorydb", "action": "CreateACL", "input": {"ACLName": "seeded-acl", "UserNames": ["seeded"]}},
   {"service": "redshift", "action": "CreateCluster", "account": "111122223333", "region": "eu-west-1",
    "input": {"ClusterIdentifier": "seeded-wh", "NodeType": "dc2.large", "MasterUsername": "admin",
-             "MasterUserPassword": "Sup3rSecret", "Tags": [{"Key": "env", "Value": "dev"}], "VpcSecurityGroupIds": ["sg-1"]}}
+             "MasterUserPassword": "Sup3rSecret", "Tags": [{"Key": "env", "Value": "dev"}], "VpcSecurityGroupIds": ["sg-1"]}},
+  {"service": "redshift-serverless", "action": "CreateNamespace",
+   "input": {"namespaceName": "seeded-ns", "adminUsername": "admin", "adminUserPassword": "Sup3rSecret",
+             "tags": [{"key": "env", "value": "dev"}]}},
+  {"service": "redshift-serverless", "action": "CreateWorkgroup",
+   "input": {"workgroupName": "seeded-wg", "namespaceName": "seeded-ns", "baseCapacity": 32}}
 ]"#;
 
 #[tokio::test]
@@ -461,10 +475,16 @@ async fn seeding_reset_and_durable_reset() {
         scoped.contains("<VpcSecurityGroupId>sg-1</VpcSecurityGroupId>"),
         "{scoped}"
     );
+    let (_, v) = serverless(&url, "GetWorkgroup", r#"{"workgroupName":"seeded-wg"}"#).await;
+    assert_eq!(v["workgroup"]["namespaceName"], "seeded-ns");
+    assert_eq!(v["workgroup"]["baseCapacity"], 32);
 
     // Changes, then a reset: built-in state plus the init file again.
     memorydb(&url, "CreateUser", &create_user_body("temporary")).await;
     memorydb(&url, "DeleteUser", r#"{"UserName":"seeded"}"#).await;
+    serverless(&url, "DeleteWorkgroup", r#"{"workgroupName":"seeded-wg"}"#).await;
+    let (status, v) = serverless(&url, "DeleteNamespace", r#"{"namespaceName":"seeded-ns"}"#).await;
+    assert_eq!(status, 200, "{v}");
     let r = reqwest::Client::new()
         .post(format!("{url}/_memshift/reset"))
         .send()
@@ -472,6 +492,10 @@ async fn seeding_reset_and_durable_reset() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(user_names(&url).await, ["default", "seeded"]);
+    // The namespace deleted before the reset is there again, from the init file.
+    let (status, v) = serverless(&url, "GetNamespace", r#"{"namespaceName":"seeded-ns"}"#).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["namespace"]["status"], "AVAILABLE");
 
     // The reset reached the disk: a restart shows the same.
     memorydb(&url, "CreateUser", &create_user_body("after-reset")).await;

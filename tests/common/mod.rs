@@ -148,3 +148,78 @@ pub async fn try_create_cluster(
         .send()
         .await
 }
+
+/// A Redshift Serverless client signing with `access_key_id` in `region`.
+pub fn serverless_as(
+    server: &Server,
+    access_key_id: &str,
+    region: &str,
+) -> aws_sdk_redshiftserverless::Client {
+    let config = aws_sdk_redshiftserverless::Config::builder()
+        .behavior_version(aws_sdk_redshiftserverless::config::BehaviorVersion::latest())
+        .region(aws_sdk_redshiftserverless::config::Region::new(
+            region.to_owned(),
+        ))
+        .credentials_provider(aws_sdk_redshiftserverless::config::Credentials::new(
+            access_key_id,
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(aws_sdk_redshiftserverless::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_redshiftserverless::Client::from_conf(config)
+}
+
+/// A Redshift Serverless client for the default account in us-east-1.
+pub fn serverless(server: &Server) -> aws_sdk_redshiftserverless::Client {
+    serverless_as(server, "AKIAIOSFODNN7EXAMPLE", "us-east-1")
+}
+
+/// Whether PostgreSQL's server binaries are installed; without them, says the test is
+/// skipped, or fails if `TEST_REQUIRE_POSTGRES` is set (as CI sets).
+pub fn postgres_available() -> bool {
+    let found = memshift::engines::postgres::Postgres::new(None, None)
+        .bin_dir()
+        .is_some();
+    if !found {
+        assert!(
+            std::env::var_os("TEST_REQUIRE_POSTGRES").is_none(),
+            "TEST_REQUIRE_POSTGRES is set but PostgreSQL's server binaries were not found"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
+    }
+    found
+}
+
+/// Logs in to the PostgreSQL endpoint on `port` without SSL; answers the client or the
+/// server's error (SQLSTATE and message), `-` for an error that is not the server's
+/// (such as a refused connection).
+pub async fn login(
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+) -> Result<tokio_postgres::Client, (String, String)> {
+    let connected = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user(user)
+        .password(password)
+        .dbname(db)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect(tokio_postgres::NoTls)
+        .await;
+    match connected {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Err(e) => Err(match e.as_db_error() {
+            Some(db) => (db.code().code().to_owned(), db.message().to_owned()),
+            None => ("-".to_owned(), e.to_string()),
+        }),
+    }
+}
