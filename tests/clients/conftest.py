@@ -30,8 +30,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from support import (DEFAULT_KEY, DEFAULT_REGION, SECRET_KEY, new_account_id, save_ca,
-                     stop_process)
+from support import (DEFAULT_KEY, DEFAULT_REGION, ETL_ROLE_KEY, SECRET_KEY, new_account_id,
+                     save_ca, stop_process)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -179,8 +179,9 @@ def start_server(memshift_binary: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def engine_server(start_server) -> Server:
-    """A server whose clusters run the Redis and PostgreSQL servers found on this machine."""
-    return start_server(engines=True)
+    """A server whose clusters run the Redis and PostgreSQL servers found on this machine.
+    ETL_ROLE_KEY is the IAM role `etl` there."""
+    return start_server("--iam-identity", f"{ETL_ROLE_KEY}=role:etl", engines=True)
 
 
 @pytest.fixture(scope="session")
@@ -236,6 +237,19 @@ def password(passwords: list[str]) -> Callable[[], str]:
     return make
 
 
+@pytest.fixture
+def master_password(passwords):
+    """A new valid Redshift master password (upper, lower, digit); the leak guard looks
+    for it in every response, CLI output and log line of the test."""
+
+    def make() -> str:
+        value = "Rs1" + uuid.uuid4().hex
+        passwords.append(value)
+        return value
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def no_password_leaks(server: Server, wire: Wire, passwords: list[str]):
     """Fails the test if one of its passwords appears in any response body, CLI output
@@ -259,6 +273,16 @@ def no_password_leaks(server: Server, wire: Wire, passwords: list[str]):
 @pytest.fixture(scope="session")
 def boto_session() -> boto3.session.Session:
     return boto3.session.Session()
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """No AWS settings of this machine's user reach the drivers' boto3 clients."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
 
 
 ClientFactory = Callable[..., Any]
@@ -320,10 +344,27 @@ def redshift(make_redshift):
     return make_redshift()
 
 
+@pytest.fixture(scope="session")
+def make_serverless(make_client) -> ClientFactory:
+    """make_serverless(access_key_id=..., region=..., endpoint_url=...) -> a Redshift
+    Serverless client for that scope."""
+
+    def make(**scope: Any):
+        return make_client(service="redshift-serverless", **scope)
+
+    return make
+
+
 @pytest.fixture
 def fresh_account() -> str:
     """A twelve-digit account nobody else uses: it holds only the built-in resources."""
     return new_account_id()
+
+
+@pytest.fixture
+def account(fresh_account) -> str:
+    """An account of the test's own, so that listings are exact."""
+    return fresh_account
 
 
 @pytest.fixture
@@ -413,3 +454,10 @@ def cli(server: Server, wire: Wire) -> Cli:
 def redshift_cli(server: Server, wire: Wire) -> Cli:
     """Runs `aws redshift ...` against the server."""
     return Cli(server, wire, service="redshift")
+
+
+@pytest.fixture(scope="session")
+def serverless_cli(engine_server: Server, wire: Wire) -> Cli:
+    """Runs `aws redshift-serverless ...` against the engine server, whose workgroups run
+    PostgreSQL."""
+    return Cli(engine_server, wire, service="redshift-serverless")

@@ -22,6 +22,10 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "test-secret-key"
 
+# A twelve-digit key (so an account of its own) that the engine server maps to the IAM role
+# `etl` (`--iam-identity`): Redshift Serverless GetCredentials answers `IAMR:etl` for it.
+ETL_ROLE_KEY = "246813579024"
+
 # The built-in user and ACL of every account and region.
 DEFAULT_USER_ACCESS = "on ~* &* +@all"
 

@@ -10,12 +10,6 @@ import pytest
 from support import default_user, new_account_id, new_name, open_access_acl
 
 
-@pytest.fixture
-def account(fresh_account) -> str:
-    """An account of the test's own, so listings are exact."""
-    return fresh_account
-
-
 def test_user_and_acl_journey(cli, account, password):
     as_me = {"access_key_id": account}
     user, other, acl = new_name("cli"), new_name("cli"), new_name("cliacl")

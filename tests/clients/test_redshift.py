@@ -32,25 +32,6 @@ WAIT_LIMIT = 5.0
 
 
 @pytest.fixture
-def master_password(passwords):
-    """A new valid Redshift master password (upper, lower, digit); the leak guard of
-    conftest looks for it in every response, CLI output and log line of the test."""
-
-    def make() -> str:
-        value = "Rs1" + uuid.uuid4().hex
-        passwords.append(value)
-        return value
-
-    return make
-
-
-@pytest.fixture
-def account(fresh_account) -> str:
-    """An account of the test's own, so that listings are exact."""
-    return fresh_account
-
-
-@pytest.fixture
 def rs(make_redshift, account):
     """A Redshift client of `account` in us-east-1."""
     return make_redshift(access_key_id=account)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,24 +13,6 @@ import pytest
 from support import cluster_arn, new_cluster_id
 
 WAIT_LIMIT = 5.0
-
-
-@pytest.fixture
-def account(fresh_account) -> str:
-    """An account of the test's own, so listings are exact."""
-    return fresh_account
-
-
-@pytest.fixture
-def master_password(passwords):
-    """A new valid Redshift master password, watched by the leak guard."""
-
-    def make() -> str:
-        value = "Rs1" + uuid.uuid4().hex
-        passwords.append(value)
-        return value
-
-    return make
 
 
 def parse_time(text: str) -> datetime:

@@ -45,16 +45,6 @@ def wrong_ca_file(other_server, tmp_path) -> Path:
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    """No AWS settings of this machine's user reach the drivers' boto3 clients."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
-@pytest.fixture
 def warehouse(make_client, engine_server, fresh_account):
     """A cluster of a fresh account: (boto3 client, account, identifier, host, port)."""
     redshift = make_client(access_key_id=fresh_account, service="redshift",
