@@ -2367,3 +2367,63 @@ async fn namespaces_workgroups_and_rows_survive_a_restart() {
     drop((admin, session));
     server.shutdown().await.unwrap();
 }
+
+/// A region whose name begins another's (`us-east` and `us-east-1`): the data directories
+/// of one are never taken for the other's, whatever either creates or deletes.
+#[tokio::test]
+async fn a_region_named_like_the_start_of_another_leaves_its_data_alone() {
+    if !postgres_available() {
+        return;
+    }
+    let dir = common::temp_dir("serverless-regions");
+    let config = Config {
+        data_dir: Some(dir.path().join("data")),
+        ..Config::ephemeral().with_engines()
+    };
+    let server = memshift::start(&config).await.unwrap();
+    let east1 = serverless_as(&server, "AKIAIOSFODNN7EXAMPLE", "us-east-1");
+    namespace_with_admin(&east1, "lake").await;
+    workgroup(&east1, "lake-wg", "lake").await;
+    let admin = login(
+        endpoint_port(&east1, "lake-wg").await,
+        "admin",
+        ADMIN_PASSWORD,
+        "dev",
+    )
+    .await
+    .unwrap();
+    admin
+        .batch_execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (7);")
+        .await
+        .unwrap();
+    drop(admin);
+    // The other region's calls reconcile its servers, and remove data it no longer uses.
+    let east = serverless_as(&server, "AKIAIOSFODNN7EXAMPLE", "us-east");
+    namespace_with_admin(&east, "other").await;
+    workgroup(&east, "other-wg", "other").await;
+    east.delete_workgroup()
+        .workgroup_name("other-wg")
+        .send()
+        .await
+        .unwrap();
+    east.delete_namespace()
+        .namespace_name("other")
+        .send()
+        .await
+        .unwrap();
+    server.shutdown().await.unwrap();
+
+    let server = memshift::start(&config).await.unwrap();
+    let east1 = serverless_as(&server, "AKIAIOSFODNN7EXAMPLE", "us-east-1");
+    let admin = login(
+        endpoint_port(&east1, "lake-wg").await,
+        "admin",
+        ADMIN_PASSWORD,
+        "dev",
+    )
+    .await
+    .unwrap();
+    assert_eq!(one_value(&admin, "SELECT x::text FROM kept").await, "7");
+    drop(admin);
+    server.shutdown().await.unwrap();
+}

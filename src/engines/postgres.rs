@@ -34,6 +34,13 @@ use crate::tls::{Authority, endpoint_names};
 
 const START_TIMEOUT: Duration = Duration::from_mins(1);
 
+/// The file in a cluster's directory that names its account, region and identifier.
+const SCOPE_FILE: &str = "memshift-scope";
+
+fn scope_text(scope: &Scope, identifier: &str) -> String {
+    format!("{}\n{}\n{identifier}\n", scope.account, scope.region)
+}
+
 /// A cluster as its server must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredCluster {
@@ -191,8 +198,7 @@ impl Postgres {
         for cluster in &clusters {
             let key = (scope.clone(), cluster.identifier.clone());
             if let Some(node) = nodes.get_mut(&key) {
-                let moved = cluster.port.is_some_and(|port| port != node.port);
-                if matches!(node.child.try_wait(), Ok(None)) && !moved {
+                if matches!(node.child.try_wait(), Ok(None)) {
                     node.rename(cluster);
                     if node.master != cluster.master_username {
                         node.bootstrap_again(cluster).await;
@@ -200,11 +206,7 @@ impl Postgres {
                     continue;
                 }
                 if let Some(old) = nodes.remove(&key) {
-                    if moved {
-                        tracing::info!(cluster = %cluster.identifier, "postgres endpoint moves to another port");
-                    } else {
-                        tracing::warn!(cluster = %cluster.identifier, "postgres server had exited; starting it again");
-                    }
+                    tracing::warn!(cluster = %cluster.identifier, "postgres server had exited; starting it again");
                     self.forget(&key);
                     stop(old, false).await;
                 }
@@ -228,7 +230,7 @@ impl Postgres {
         }
     }
 
-    /// The directory of a cluster's data.
+    /// The directory of a cluster's data, with a file naming whose it is.
     fn cluster_dir(&self, scope: &Scope, identifier: &str) -> PathBuf {
         self.root.join(Self::dir_name(scope, identifier))
     }
@@ -238,7 +240,9 @@ impl Postgres {
     }
 
     /// Removes the data of the region's clusters that are neither running nor kept (their
-    /// servers were stopped earlier, or memshift was not running when they went).
+    /// servers were stopped earlier, or memshift was not running when they went). Only a
+    /// directory whose scope file names this very account and region is removed: a
+    /// directory name alone could also be another region's.
     fn remove_unused(&self, scope: &Scope, running: &[DesiredCluster], kept: &[String]) {
         let prefix = Self::dir_name(scope, "");
         let Ok(entries) = std::fs::read_dir(&self.root) else {
@@ -251,7 +255,9 @@ impl Postgres {
             };
             let used = running.iter().any(|c| c.identifier == identifier)
                 || kept.iter().any(|k| k == identifier);
-            if !used && entry.path().is_dir() {
+            let ours = std::fs::read_to_string(entry.path().join(SCOPE_FILE))
+                .is_ok_and(|text| text == scope_text(scope, identifier));
+            if !used && ours {
                 let _ = std::fs::remove_dir_all(entry.path());
                 tracing::info!(cluster = %identifier, "postgres data removed");
             }
@@ -291,6 +297,9 @@ impl Postgres {
         cluster: &DesiredCluster,
     ) -> Result<Node, String> {
         let dir = self.cluster_dir(scope, &cluster.identifier);
+        self.make_dir(&dir)?;
+        std::fs::write(dir.join(SCOPE_FILE), scope_text(scope, &cluster.identifier))
+            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
         let data = dir.join("data");
         let logins = self
             .logins
@@ -298,31 +307,21 @@ impl Postgres {
             .cloned()
             .ok_or("no login checks for the front")?;
         let tls = self.endpoint_tls(cluster)?;
-        self.make_dir(&dir)?;
         if !data.join("PG_VERSION").exists() {
-            let out = self
-                .command(&bin_dir.join("initdb"))
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", ADMIN_USER, "--auth-local=trust", "--auth-host=reject"])
-                .args(["-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"])
-                .output()
-                .await
-                .map_err(|e| format!("cannot run initdb: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "initdb failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
+            self.initdb(bin_dir, &data).await?;
         }
         // Unix socket paths are short; keep the socket in a short directory of its own.
         let mut tag = [0u8; 6];
         rand::fill(&mut tag);
         let socket_dir = std::env::temp_dir().join(format!("mspg-{}", hex::encode(tag)));
         self.make_dir(&socket_dir)?;
-        let log = std::fs::File::create(dir.join("postgres.log"))
-            .map_err(|e| format!("cannot create the server log: {e}"))?;
+        let log = match std::fs::File::create(dir.join("postgres.log")) {
+            Ok(log) => log,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&socket_dir);
+                return Err(format!("cannot create the server log: {e}"));
+            }
+        };
         if let Some((uid, gid)) = self.run_as {
             let _ = std::os::unix::fs::chown(dir.join("postgres.log"), Some(uid), Some(gid));
         }
@@ -350,7 +349,10 @@ impl Postgres {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot run postgres: {e}"))?;
+            .map_err(|e| {
+                let _ = std::fs::remove_dir_all(&socket_dir);
+                format!("cannot run postgres: {e}")
+            })?;
         let socket = socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
         let mut node = Node {
             child,
@@ -389,6 +391,27 @@ impl Postgres {
         });
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)
+    }
+
+    /// A new database cluster in `data`, with memshift's own superuser trusted on the
+    /// Unix socket and nothing reachable over TCP.
+    async fn initdb(&self, bin_dir: &Path, data: &Path) -> Result<(), String> {
+        let out = self
+            .command(&bin_dir.join("initdb"))
+            .arg("-D")
+            .arg(data)
+            .args(["-U", ADMIN_USER, "--auth-local=trust", "--auth-host=reject"])
+            .args(["-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"])
+            .output()
+            .await
+            .map_err(|e| format!("cannot run initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(())
     }
 
     /// The TLS settings of a cluster's front, when fronts accept SSL.
