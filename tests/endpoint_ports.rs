@@ -263,3 +263,81 @@ async fn ports_come_back(config: &Config, ports: &[u16], redshift_port: u16) {
     assert!(listening(redshift_port));
     server.shutdown().await.unwrap();
 }
+
+/// A port taken by another program while memshift was down: the Redshift cluster and the
+/// Serverless workgroup come back on other ports, and are reported where they listen.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_whose_port_was_taken_is_reported_where_it_listens() {
+    if !common::postgres_available() {
+        return;
+    }
+    let dir = common::temp_dir("taken-port");
+    let config = Config {
+        data_dir: Some(dir.path().join("data")),
+        ..Config::ephemeral().with_engines()
+    };
+    let server = memshift::start(&config).await.unwrap();
+    common::try_create_cluster(&redshift(&server), "warehouse")
+        .await
+        .unwrap();
+    let serverless = common::serverless(&server);
+    serverless
+        .create_namespace()
+        .namespace_name("lake")
+        .admin_username("admin")
+        .admin_user_password("Sup3rSecret")
+        .send()
+        .await
+        .unwrap();
+    serverless
+        .create_workgroup()
+        .workgroup_name("lake-wg")
+        .namespace_name("lake")
+        .send()
+        .await
+        .unwrap();
+    let (cluster_port, workgroup_port) = reported_ports(&server).await;
+    server.shutdown().await.unwrap();
+
+    let _taken = [
+        TcpListener::bind(("127.0.0.1", cluster_port)).unwrap(),
+        TcpListener::bind(("127.0.0.1", workgroup_port)).unwrap(),
+    ];
+    let server = memshift::start(&config).await.unwrap();
+    let (cluster_again, workgroup_again) = reported_ports(&server).await;
+    assert_ne!(cluster_again, cluster_port);
+    assert_ne!(workgroup_again, workgroup_port);
+    let login = common::login(workgroup_again, "admin", "Sup3rSecret", "dev").await;
+    assert!(login.is_ok(), "{:?}", login.err());
+    let login = common::login(cluster_again, "admin", "Sup3rSecret", "dev").await;
+    assert!(login.is_ok(), "{:?}", login.err());
+    server.shutdown().await.unwrap();
+}
+
+/// The ports DescribeClusters and GetWorkgroup report for `warehouse` and `lake-wg`.
+async fn reported_ports(server: &memshift::Server) -> (u16, u16) {
+    let cluster = redshift(server)
+        .describe_clusters()
+        .cluster_identifier("warehouse")
+        .send()
+        .await
+        .unwrap();
+    let cluster_port = cluster.clusters()[0].endpoint().unwrap().port().unwrap();
+    let workgroup = common::serverless(server)
+        .get_workgroup()
+        .workgroup_name("lake-wg")
+        .send()
+        .await
+        .unwrap();
+    let workgroup_port = workgroup
+        .workgroup()
+        .unwrap()
+        .endpoint()
+        .unwrap()
+        .port()
+        .unwrap();
+    (
+        u16::try_from(cluster_port).unwrap(),
+        u16::try_from(workgroup_port).unwrap(),
+    )
+}

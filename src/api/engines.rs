@@ -198,7 +198,7 @@ fn postgres_desired(api: &Api, scope: &Scope, region: &Region) -> postgres::Desi
 
 /// The engines' name of a namespace's server. No cluster identifier contains `--`, so
 /// it is never a cluster's.
-fn namespace_engine_id(namespace: &str) -> String {
+pub(crate) fn namespace_engine_id(namespace: &str) -> String {
     format!("serverless--{namespace}")
 }
 

@@ -29,7 +29,7 @@ use crate::services::redshift::model::{
     DescribeTagsMessage, GetClusterCredentialsMessage, GetClusterCredentialsWithIamMessage,
     TaggedResources,
 };
-use crate::services::redshift::{Env, Error, clusters, credentials, domains, tags};
+use crate::services::redshift::{Env, Error, Server, clusters, credentials, domains, tags};
 use crate::state::persist::Commit;
 
 pub const SERVICE_NAME: &str = "Redshift";
@@ -265,12 +265,20 @@ pub fn decode(action: &str, source: impl Decode) -> Result<Input, ProtocolError>
 /// input: where, when, who, the settings, and new endpoint ports.
 pub(crate) fn with_env<T>(api: &Api, ctx: &RequestContext, run: impl FnOnce(&Env<'_>) -> T) -> T {
     let new_ports = |count| api.engines.new_ports(Kind::Postgres, &ctx.scope, count);
+    let port_of = |server: Server<'_>| match server {
+        Server::Cluster(id) => api.engines.postgres.port(&ctx.scope, id),
+        Server::Namespace(name) => api
+            .engines
+            .postgres
+            .port(&ctx.scope, &super::engines::namespace_engine_id(name)),
+    };
     run(&Env {
         scope: &ctx.scope,
         now: api.state.clock().now(),
         access_key_id: ctx.access_key_id.as_deref(),
         settings: &api.settings,
         new_ports: &new_ports,
+        port_of: &port_of,
     })
 }
 

@@ -1,6 +1,5 @@
 //! CreateCluster, DescribeClusters and DeleteCluster.
 
-use super::Env;
 use super::error::{Error, combination, invalid};
 use super::model::{
     ClusterResult, ClustersMessage, CreateClusterMessage, DeleteClusterMessage,
@@ -8,6 +7,7 @@ use super::model::{
 };
 use super::store::{ClusterRecord, Store, cluster_key};
 use super::validate;
+use super::{Env, Server};
 use crate::services::paging;
 
 /// Clusters an account may have in a region.
@@ -103,7 +103,7 @@ pub fn create(
         credentials: Vec::new(),
         engine_port,
     };
-    let view = record.view(env.scope, &env.settings.endpoint_host, "creating");
+    let view = record.view(env.scope, &env.settings.endpoint_host, None, "creating");
     store.clusters.insert(id, record);
     Ok(ClusterResult(view))
 }
@@ -154,6 +154,7 @@ pub fn describe(
             clusters: vec![cluster.view(
                 env.scope,
                 &env.settings.endpoint_host,
+                (env.port_of)(Server::Cluster(&cluster.identifier)),
                 cluster.status(env.now, delay),
             )],
             marker: None,
@@ -168,6 +169,7 @@ pub fn describe(
                 c.view(
                     env.scope,
                     &env.settings.endpoint_host,
+                    (env.port_of)(Server::Cluster(&c.identifier)),
                     c.status(env.now, delay),
                 )
             })
@@ -235,7 +237,7 @@ pub fn delete(
         _ => {}
     }
     cluster.deleting_since = Some(env.now);
-    let view = cluster.view(env.scope, &env.settings.endpoint_host, "deleting");
+    let view = cluster.view(env.scope, &env.settings.endpoint_host, None, "deleting");
     store.purge(env.now, delay);
     Ok(ClusterResult(view))
 }

@@ -207,6 +207,7 @@ mod tests {
             access_key_id: None,
             settings,
             new_ports: &|_| Ok(None),
+            port_of: &|_| None,
         }
     }
 

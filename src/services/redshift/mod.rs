@@ -31,4 +31,14 @@ pub struct Env<'a> {
     /// `n` ports for new endpoints, held until they start: `None` when PostgreSQL does not
     /// run (the cluster is control-plane only), an error when too few are free.
     pub new_ports: &'a dyn Fn(usize) -> Result<Option<Vec<u16>>, String>,
+    /// The port a server's endpoint listens on now, when it runs: endpoints are reported
+    /// where they are, even when the port chosen at creation was taken at a restart.
+    pub port_of: &'a dyn Fn(Server<'_>) -> Option<u16>,
+}
+
+/// A PostgreSQL server behind an endpoint: a cluster's, or a Serverless namespace's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server<'a> {
+    Cluster(&'a str),
+    Namespace(&'a str),
 }

@@ -175,15 +175,22 @@ impl ClusterRecord {
     }
 
     /// The cluster as DescribeClusters shows it; a running endpoint is reported at
-    /// `endpoint_host`.
+    /// `endpoint_host` and the port it listens on (`running_port`), else the port chosen
+    /// for it.
     #[must_use]
-    pub fn view(&self, scope: &Scope, endpoint_host: &str, status: &'static str) -> Cluster {
+    pub fn view(
+        &self,
+        scope: &Scope,
+        endpoint_host: &str,
+        running_port: Option<u16>,
+        status: &'static str,
+    ) -> Cluster {
         let availability = match status {
             "available" => "Available",
             "deleting" | "creating" => "Unavailable",
             _ => "Modifying",
         };
-        let endpoint = (status != "creating").then(|| match self.engine_port {
+        let endpoint = (status != "creating").then(|| match running_port.or(self.engine_port) {
             Some(port) => (endpoint_host.to_owned(), port),
             None => ("localhost".to_owned(), self.port),
         });

@@ -213,10 +213,15 @@ pub fn update(
 ) -> Result<NamespaceResponse, Error> {
     validate::resource_name("namespaceName", &req.namespace_name)?;
     let managed = req.manage_admin_password;
-    let admin_change = req.admin_username.is_some()
-        || req.admin_user_password.is_some()
-        || managed.is_some()
-        || req.admin_password_secret_kms_key_id.is_some();
+    if req.admin_password_secret_kms_key_id.is_some() && managed != Some(true) {
+        return Err(invalid(
+            "You can only use adminPasswordSecretKmsKeyId if manageAdminPassword is true.",
+        ));
+    }
+    let credentials_given = req.admin_username.is_some() || req.admin_user_password.is_some();
+    // `manageAdminPassword: false` alone changes nothing unless Secrets Manager manages the
+    // password now (checked below, with the namespace).
+    let admin_change = credentials_given || managed == Some(true);
     if req.admin_username.is_some() != req.admin_user_password.is_some() && managed != Some(true) {
         return Err(invalid(
             "Specify both the user name and password, or neither.",
@@ -258,6 +263,11 @@ pub fn update(
             "There is an operation running on the namespace {}. Try again later.",
             record.name
         )));
+    }
+    if managed == Some(false) && !credentials_given && record.managed_secret_suffix.is_some() {
+        return Err(invalid(
+            "To stop managing the admin password, specify adminUsername and adminUserPassword.",
+        ));
     }
     if let Some((username, password)) = new_admin {
         // A managed password keeps the current admin user unless another is named.

@@ -113,13 +113,14 @@ impl Store {
             .find(|w| w.namespace_name == namespace && w.deleting_since.is_none())
     }
 
-    /// The workgroup a custom domain name is associated with.
+    /// The workgroup (not being deleted) a custom domain name is associated with.
     #[must_use]
     pub fn workgroup_for_domain(&self, domain: &str) -> Option<&WorkgroupRecord> {
         self.workgroups.values().find(|w| {
-            w.custom_domain
-                .as_ref()
-                .is_some_and(|d| d.name.eq_ignore_ascii_case(domain))
+            w.deleting_since.is_none()
+                && w.custom_domain
+                    .as_ref()
+                    .is_some_and(|d| d.name.eq_ignore_ascii_case(domain))
         })
     }
 }
@@ -257,14 +258,20 @@ impl WorkgroupRecord {
         })
     }
 
-    /// The workgroup as the API shows it; a running endpoint is reported at
-    /// `endpoint_host`.
+    /// The workgroup as the API shows it; its endpoint is reported at `endpoint_host` and
+    /// the port its server listens on (`running_port`), else the port chosen for it.
     #[must_use]
-    pub fn view(&self, scope: &Scope, endpoint_host: &str, status: &'static str) -> Workgroup {
+    pub fn view(
+        &self,
+        scope: &Scope,
+        endpoint_host: &str,
+        running_port: Option<u16>,
+        status: &'static str,
+    ) -> Workgroup {
         let endpoint = Endpoint {
             address: endpoint_host.to_owned(),
-            port: self
-                .engine_port
+            port: running_port
+                .or(self.engine_port)
                 .unwrap_or_else(|| u16::try_from(self.port).unwrap_or(5439)),
             vpc_endpoints: Vec::new(),
         };

@@ -22,6 +22,7 @@ fn env<'a>(scope: &'a Scope, settings: &'a ServiceSettings, key: Option<&'a str>
         access_key_id: key,
         settings,
         new_ports: &|_| Ok(None),
+        port_of: &|_| None,
     }
 }
 
@@ -289,5 +290,101 @@ fn credentials_are_the_callers_identity_and_log_in_until_they_expire() {
     assert_eq!(
         credentials::get(&mut store, &other, &missing).unwrap_err(),
         Error::workgroup_not_found("nope")
+    );
+}
+
+#[test]
+fn an_update_never_leaves_a_namespace_without_its_admin_by_accident() {
+    let scope = Scope::new("000000000000", "us-east-1");
+    let settings = ServiceSettings::default();
+    let env = env(&scope, &settings, None);
+    let mut store = Store::default();
+    namespace(&mut store, &env, "ns1");
+    let update = |store: &mut Store, json| {
+        let req: UpdateNamespaceRequest = from(json);
+        namespaces::update(store, &env, &req)
+    };
+    // A secret's KMS key only goes with a managed password.
+    let e = update(
+        &mut store,
+        serde_json::json!({"namespaceName": "ns1", "adminPasswordSecretKmsKeyId": "k"}),
+    );
+    assert_eq!(e.unwrap_err().code(), "ValidationException");
+    // Not managing a password that is not managed changes nothing.
+    update(
+        &mut store,
+        serde_json::json!({"namespaceName": "ns1", "manageAdminPassword": false}),
+    )
+    .unwrap();
+    let now = env.now;
+    assert_eq!(
+        check(&store, "ns1", "admin", "dev", "Sup3rSecret", now),
+        Ok(Login::Master)
+    );
+    // Managed: the admin keeps its name and loses its password; to stop, a new one is given.
+    let out = update(
+        &mut store,
+        serde_json::json!({"namespaceName": "ns1", "manageAdminPassword": true}),
+    )
+    .unwrap();
+    assert_eq!(out.namespace.admin_username.as_deref(), Some("admin"));
+    assert!(out.namespace.admin_password_secret_arn.is_some());
+    assert_eq!(
+        check(&store, "ns1", "admin", "dev", "Sup3rSecret", now),
+        Err(Refusal::BadPassword)
+    );
+    let e = update(
+        &mut store,
+        serde_json::json!({"namespaceName": "ns1", "manageAdminPassword": false}),
+    );
+    assert_eq!(e.unwrap_err().code(), "ValidationException");
+    update(
+        &mut store,
+        serde_json::json!({"namespaceName": "ns1", "manageAdminPassword": false,
+        "adminUsername": "owner", "adminUserPassword": "N3wSecret"}),
+    )
+    .unwrap();
+    assert_eq!(
+        check(&store, "ns1", "owner", "dev", "N3wSecret", now),
+        Ok(Login::Master)
+    );
+    assert!(store.namespaces["ns1"].managed_secret_suffix.is_none());
+}
+
+#[test]
+fn a_deleting_workgroup_gives_up_its_custom_domain() {
+    use super::domains;
+    use super::model::CustomDomainAssociationRequest;
+    let scope = Scope::new("000000000000", "us-east-1");
+    let settings = ServiceSettings {
+        cluster_creation_delay: Duration::from_mins(1),
+        ..ServiceSettings::default()
+    };
+    let env = env(&scope, &settings, None);
+    let mut store = Store::default();
+    for (ns, wg) in [("ns1", "wg1"), ("ns2", "wg2")] {
+        namespace(&mut store, &env, ns);
+        workgroup(&mut store, &env, wg, ns).unwrap();
+    }
+    let associate = |store: &mut Store, wg: &str| {
+        let req: CustomDomainAssociationRequest = from(serde_json::json!({
+            "workgroupName": wg, "customDomainName": "db.example.com",
+            "customDomainCertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/abc"
+        }));
+        domains::create(store, &env, &req).map(drop)
+    };
+    associate(&mut store, "wg1").unwrap();
+    assert_eq!(
+        associate(&mut store, "wg2").unwrap_err().code(),
+        "ConflictException"
+    );
+    let delete: DeleteWorkgroupRequest = from(serde_json::json!({"workgroupName": "wg1"}));
+    workgroups::delete(&mut store, &env, &delete).unwrap();
+    associate(&mut store, "wg2").unwrap();
+    assert_eq!(
+        store
+            .workgroup_for_domain("db.example.com")
+            .map(|w| w.name.as_str()),
+        Some("wg2")
     );
 }

@@ -12,7 +12,7 @@ use super::model::{
 use super::store::{Store, WorkgroupRecord};
 use super::validate;
 use crate::services::paging;
-use crate::services::redshift::Env;
+use crate::services::redshift::{Env, Server};
 
 /// The port a workgroup reports when none is asked for.
 pub const DEFAULT_PORT: i32 = 5439;
@@ -121,7 +121,7 @@ pub fn create(
         deleting_since: None,
         engine_port,
     };
-    let workgroup = record.view(env.scope, &env.settings.endpoint_host, "CREATING");
+    let workgroup = record.view(env.scope, &env.settings.endpoint_host, None, "CREATING");
     store.workgroups.insert(record.name.clone(), record);
     Ok(WorkgroupResponse { workgroup })
 }
@@ -163,6 +163,7 @@ pub fn get(
         workgroup: record.view(
             env.scope,
             &env.settings.endpoint_host,
+            (env.port_of)(Server::Namespace(&record.namespace_name)),
             record.status(env.now, delay),
         ),
     })
@@ -199,6 +200,7 @@ pub fn list(
                 w.view(
                     env.scope,
                     &env.settings.endpoint_host,
+                    (env.port_of)(Server::Namespace(&w.namespace_name)),
                     w.status(env.now, delay),
                 )
             })
@@ -286,7 +288,12 @@ pub fn update(
     apply(record, req, config);
     record.modified = Some(env.now);
     Ok(WorkgroupResponse {
-        workgroup: record.view(env.scope, &env.settings.endpoint_host, "MODIFYING"),
+        workgroup: record.view(
+            env.scope,
+            &env.settings.endpoint_host,
+            (env.port_of)(Server::Namespace(&record.namespace_name)),
+            "MODIFYING",
+        ),
     })
 }
 
@@ -362,6 +369,6 @@ pub fn delete(
     }
     record.deleting_since = Some(env.now);
     Ok(WorkgroupResponse {
-        workgroup: record.view(env.scope, &env.settings.endpoint_host, "DELETING"),
+        workgroup: record.view(env.scope, &env.settings.endpoint_host, None, "DELETING"),
     })
 }
