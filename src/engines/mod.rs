@@ -10,6 +10,7 @@
 pub mod certificate;
 pub mod endpoints;
 pub mod pgadmin;
+pub mod pgclient;
 pub mod pgfront;
 pub mod pgredshift;
 pub mod pgwire;
