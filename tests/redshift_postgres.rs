@@ -110,6 +110,10 @@ async fn temporary_credentials_log_in_as_their_user_and_groups() {
     );
     let denied = alice.query("SELECT * FROM secrets", &[]).await.unwrap_err();
     assert_eq!(denied.code().unwrap().code(), "42501");
+    assert_eq!(
+        one_value(&alice, "SELECT current_setting('is_superuser')").await,
+        "off"
+    );
 
     // Refused: a wrong password, another database.
     let (code, _) = login(port, &user, "not-the-password", "dev")
@@ -162,6 +166,32 @@ async fn temporary_credentials_log_in_as_their_user_and_groups() {
         one_value(&iam, "SELECT current_user::text").await,
         out.db_user().unwrap()
     );
+    server.shutdown().await.unwrap();
+}
+
+/// The master user's credential logs in with the master's powers, which PostgreSQL would
+/// not pass on through membership alone: it may create roles, as the master may.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_master_users_credential_has_the_masters_powers() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "warehouse").await.unwrap();
+    let port = endpoint_port(&client, "warehouse").await;
+    let (master_user, master_password) =
+        credentials(&client, "warehouse", "admin", &[], false).await;
+    let admin = login(port, &master_user, &master_password, "dev")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_value(&admin, "SELECT current_setting('is_superuser')").await,
+        "on"
+    );
+    admin.batch_execute("CREATE ROLE dave").await.unwrap();
     server.shutdown().await.unwrap();
 }
 

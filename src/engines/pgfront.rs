@@ -250,6 +250,25 @@ async fn authorize(
     }
 }
 
+/// A role's own powers, as `ALTER ROLE` options: superuser, creating databases and roles.
+async fn powers(admin: &tokio_postgres::Client, role: &str) -> Result<String, String> {
+    let found = first_column(
+        admin,
+        &format!(
+            "SELECT concat_ws(' ', CASE WHEN rolsuper THEN 'SUPERUSER' ELSE 'NOSUPERUSER' END, \
+             CASE WHEN rolcreatedb THEN 'CREATEDB' ELSE 'NOCREATEDB' END, \
+             CASE WHEN rolcreaterole THEN 'CREATEROLE' ELSE 'NOCREATEROLE' END) \
+             FROM pg_roles WHERE rolname = {}",
+            literal(role)
+        ),
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "NOSUPERUSER NOCREATEDB NOCREATEROLE".to_owned()))
+}
+
 /// Creates or updates the login role of a temporary credential.
 async fn login_role(
     socket: &std::path::Path,
@@ -302,12 +321,16 @@ async fn login_role(
     }
     // The password goes as a SCRAM-SHA-256 verifier, as PostgreSQL stores it: the
     // plain text is in no statement, so no log of the server or of the client library
-    // (which logs statements at debug level) can show it.
+    // (which logs statements at debug level) can show it. The login role takes the
+    // database user's own powers (a superuser's, the master user's), which PostgreSQL
+    // does not pass on through membership: on Redshift the credential logs in as that
+    // user.
     let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    let powers = powers(&admin, base).await.map_err(internal)?;
     execute(
         &admin,
         &format!(
-            "ALTER ROLE {} LOGIN PASSWORD {} VALID UNTIL {}",
+            "ALTER ROLE {} LOGIN {powers} PASSWORD {} VALID UNTIL {}",
             ident(login),
             literal(&verifier),
             literal(&credential.valid_until.to_rfc3339())
