@@ -403,6 +403,7 @@ async fn health_and_the_healthcheck_subcommand() {
         assert_eq!(v["services"]["memorydb"], "running");
         assert_eq!(v["services"]["redshift"], "running");
         assert_eq!(v["services"]["redshift-serverless"], "running");
+        assert_eq!(v["services"]["redshift-data"], "running");
         assert_eq!(v["persistence"], "memory");
     }
     let r = reqwest::Client::new()

@@ -42,6 +42,8 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 .await;
         }
         // Clusters and namespaces share the region's PostgreSQL servers.
+        // The Data API's calls change no server.
+        Service::Data => {}
         Service::Redshift | Service::Serverless => {
             if api.engines.postgres.bin_dir().is_none() {
                 return;

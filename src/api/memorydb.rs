@@ -142,8 +142,9 @@ pub fn decode_target(target: &str, body: &[u8]) -> Result<Call, ProtocolError> {
     };
     if prefix != TARGET_PREFIX {
         return Err(ProtocolError::UnknownOperation(format!(
-            "Unrecognized X-Amz-Target {target}: memshift serves {TARGET_PREFIX}.* and {}.*",
-            super::serverless::TARGET_PREFIX
+            "Unrecognized X-Amz-Target {target}: memshift serves {TARGET_PREFIX}.*, {}.* and {}.*",
+            super::serverless::TARGET_PREFIX,
+            super::data::TARGET_PREFIX
         )));
     }
     operation(name)?.decode(JsonBody(body)).map(Call::Memorydb)

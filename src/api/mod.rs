@@ -12,6 +12,7 @@
 //! ```
 
 pub mod context;
+pub mod data;
 pub mod engines;
 pub mod init;
 pub mod memorydb;
@@ -154,6 +155,7 @@ pub enum Call {
     Memorydb(memorydb::Input),
     Redshift(redshift::Input),
     Serverless(serverless::Input),
+    Data(data::Input),
 }
 
 /// The service a call is for.
@@ -162,6 +164,7 @@ pub enum Service {
     Memorydb,
     Redshift,
     Serverless,
+    Data,
 }
 
 impl Service {
@@ -172,13 +175,14 @@ impl Service {
             Service::Memorydb => memorydb::SERVICE_NAME,
             Service::Redshift => redshift::SERVICE_NAME,
             Service::Serverless => serverless::SERVICE_NAME,
+            Service::Data => data::SERVICE_NAME,
         }
     }
 
     #[must_use]
     pub fn protocol(self) -> Protocol {
         match self {
-            Service::Memorydb | Service::Serverless => Protocol::Json,
+            Service::Memorydb | Service::Serverless | Service::Data => Protocol::Json,
             Service::Redshift => Protocol::Query,
         }
     }
@@ -191,6 +195,7 @@ impl Call {
             Call::Memorydb(_) => Service::Memorydb,
             Call::Redshift(_) => Service::Redshift,
             Call::Serverless(_) => Service::Serverless,
+            Call::Data(_) => Service::Data,
         }
     }
 
@@ -201,6 +206,7 @@ impl Call {
             Call::Memorydb(i) => i.operation().name(),
             Call::Redshift(i) => i.operation().name(),
             Call::Serverless(i) => i.operation().name(),
+            Call::Data(i) => i.operation().name(),
         }
     }
 
@@ -211,6 +217,7 @@ impl Call {
             Call::Memorydb(i) => i.operation().changes_engines(),
             Call::Redshift(i) => i.operation().changes_engines(),
             Call::Serverless(i) => i.operation().changes_engines(),
+            Call::Data(i) => i.operation().changes_engines(),
         }
     }
 }
@@ -233,6 +240,7 @@ pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
                 Some((serverless::TARGET_PREFIX, name)) => {
                     (Service::Serverless, serverless::decode_body(name, body))
                 }
+                Some((data::TARGET_PREFIX, name)) => (Service::Data, data::decode_body(name, body)),
                 _ => (
                     Service::Memorydb,
                     memorydb::decode_target(&target, body).map_err(Failure::from),
@@ -243,7 +251,12 @@ pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
                 Ok(call) => Some(Cow::Borrowed(call.operation_name())),
                 Err(_) => json::split_target(&target)
                     .filter(|(prefix, _)| {
-                        [memorydb::TARGET_PREFIX, serverless::TARGET_PREFIX].contains(prefix)
+                        [
+                            memorydb::TARGET_PREFIX,
+                            serverless::TARGET_PREFIX,
+                            data::TARGET_PREFIX,
+                        ]
+                        .contains(prefix)
                     })
                     .map(|(_, operation)| Cow::Owned(operation.to_owned())),
             };
@@ -311,6 +324,8 @@ pub struct Api {
     pub state: Arc<AppState>,
     pub settings: ServiceSettings,
     pub engines: Engines,
+    /// The Data API's statements and sessions.
+    pub data: Arc<data::Runtime>,
 }
 
 /// The CA of the endpoints: the one the settings name, or the one kept in the data
@@ -382,6 +397,7 @@ impl Api {
             state,
             settings,
             engines,
+            data: Arc::default(),
         }
     }
 
@@ -396,6 +412,8 @@ impl Api {
         let mut commit = Commit::default();
         let (service, changes_engines) = (call.service(), call.changes_engines());
         let bytes = match call {
+            // Statements run against the engines and answer from their own records.
+            Call::Data(input) => return Box::pin(data::run(self, ctx, input)).await,
             Call::Memorydb(input) => {
                 memorydb::encode(&memorydb::execute(self, ctx, input, &mut commit)?)
             }
@@ -439,6 +457,7 @@ impl Api {
     /// # Errors
     /// The reset could not be logged, or an init call failed.
     pub async fn reset(&self, init_file: Option<&Path>) -> Result<(), String> {
+        self.data.clear();
         let result = match self.state.reset().await {
             Ok(()) => {
                 // The clusters are gone, and so are their servers and databases.

@@ -26,6 +26,7 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
             "memorydb": "running",
             "redshift": "running",
             "redshift-serverless": "running",
+            "redshift-data": "running",
         },
         "engines": {
             "redis": api.engines.redis.binary().map_or_else(

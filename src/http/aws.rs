@@ -142,8 +142,14 @@ fn check_signature(keys: &Keys, parts: &Parts, body: &[u8]) -> Result<(), AuthEr
             .as_bytes()
             .strip_prefix(api::serverless::TARGET_PREFIX.as_bytes())
             .is_some_and(|rest| rest.first() == Some(&b'.'));
+        let data = target
+            .as_bytes()
+            .strip_prefix(api::data::TARGET_PREFIX.as_bytes())
+            .is_some_and(|rest| rest.first() == Some(&b'.'));
         if serverless {
             &[api::serverless::SIGNING_NAME]
+        } else if data {
+            &[api::data::SIGNING_NAME]
         } else {
             &[api::memorydb::SIGNING_NAME]
         }

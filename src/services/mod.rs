@@ -1,6 +1,7 @@
 //! The emulated services: domain only. Each takes typed inputs and returns typed outputs
 //! or its own modelled errors; none sees HTTP, a wire format or an engine.
 
+pub mod data;
 pub mod journal;
 pub mod memorydb;
 pub mod paging;
