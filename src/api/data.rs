@@ -15,7 +15,7 @@
 //! operations run their catalog queries the same way before they answer.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -140,6 +140,8 @@ pub fn decode_body(name: &str, body: &[u8]) -> Result<Call, Failure> {
 /// when it is kept idle.
 struct KeptSession {
     scope: Scope,
+    /// The access key that opened it: only its calls run in it.
+    access_key_id: Option<String>,
     connection: Arc<tokio::sync::Mutex<Option<Session>>>,
     cluster: Option<String>,
     workgroup: Option<String>,
@@ -156,7 +158,12 @@ pub struct Runtime {
     pub statements: Statements,
     sessions: Mutex<HashMap<String, KeptSession>>,
     running: Mutex<HashMap<String, CancelKey>>,
+    /// Sessions closed after their keep-alive, with when: their ids answer "not
+    /// available" for as long as statements are kept.
+    closed: Mutex<HashMap<String, DateTime<Utc>>>,
     query_ids: AtomicI64,
+    /// Moves at each reset: tasks of an earlier generation keep no session.
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -168,8 +175,13 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Forgets every statement and closes every kept session (a reset).
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         self.statements.clear();
         self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.closed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -177,10 +189,18 @@ impl Runtime {
 
     /// Closes the sessions kept longer than they were asked to be.
     fn sweep(&self, now: DateTime<Utc>) {
+        let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+        closed.retain(|_, at| *at > now - chrono::Duration::hours(statements::RETENTION_HOURS));
         self.sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, s| s.busy || s.expires > now);
+            .retain(|id, s| {
+                let keep = s.busy || s.expires > now;
+                if !keep {
+                    closed.insert(id.clone(), now);
+                }
+                keep
+            });
     }
 
     fn update(&self, scope: &Scope, now: DateTime<Utc>, id: &str, f: impl FnOnce(&mut Statement)) {
@@ -422,13 +442,19 @@ fn bind(
             unused.join(", ")
         )));
     }
+    if given.is_empty() {
+        // Without Parameters, the SQL goes as it came, `:` and all.
+        return Ok(sqls.iter().map(|sql| (sql.clone(), Vec::new())).collect());
+    }
+    if sqls.iter().any(|sql| params::has_positional(sql)) {
+        return Err(Error::Validation(
+            "The SQL holds a positional parameter ($1): with Parameters, name them :name."
+                .to_owned(),
+        ));
+    }
     prepared
         .into_iter()
         .map(|(sql, names)| {
-            // Without Parameters, the SQL goes as it came, `:` and all.
-            if given.is_empty() {
-                return Ok((sql_without_binding(&sql, &names), Vec::new()));
-            }
             let values = names
                 .iter()
                 .map(|name| {
@@ -446,17 +472,6 @@ fn bind(
             Ok((sql, values))
         })
         .collect()
-}
-
-/// A statement sent without Parameters runs as written: its `:name`s were not
-/// parameters.
-fn sql_without_binding(positional: &str, names: &[String]) -> String {
-    let mut sql = positional.to_owned();
-    // Highest numbers first, so that `$1` does not match the start of `$10`.
-    for (i, name) in names.iter().enumerate().rev() {
-        sql = sql.replace(&format!("${}", i + 1), &format!(":{name}"));
-    }
-    sql
 }
 
 /// Where a submitted statement runs: a new login, or a kept session.
@@ -482,7 +497,6 @@ async fn place(
     connection: &Connection,
     options: &RunOptions,
     keep_alive: Option<i64>,
-    now: DateTime<Utc>,
 ) -> Result<Placement, Failure> {
     let invalid = |m: &str| failure(&Error::Validation(m.to_owned()));
     if let Some(session_id) = &options.session_id {
@@ -495,19 +509,28 @@ async fn place(
                 "A statement in a session takes only SessionId: not ClusterIdentifier, WorkgroupName, Database or DbUser.",
             ));
         }
+        // The closed list first: the sweep takes it before the sessions.
+        let closed = api
+            .data
+            .closed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(session_id);
         let mut sessions = api
             .data
             .sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let kept = sessions
+        let Some(kept) = sessions
             .get_mut(session_id)
-            .filter(|s| s.scope == ctx.scope)
-            .ok_or_else(|| invalid(&format!("Session with Id: {session_id} is invalid")))?;
-        if kept.expires <= now && !kept.busy {
-            sessions.remove(session_id);
-            return Err(invalid("Session is not available"));
-        }
+            .filter(|s| s.scope == ctx.scope && s.access_key_id == ctx.access_key_id)
+        else {
+            return Err(invalid(&if closed {
+                "Session is not available".to_owned()
+            } else {
+                format!("Session with Id: {session_id} is invalid")
+            }));
+        };
         if kept.busy {
             return Err(failure(&Error::ActiveSessionsExceeded(format!(
                 "Session {session_id} is running another statement."
@@ -560,8 +583,6 @@ async fn place(
     }
 }
 
-/// ExecuteStatement and BatchExecuteStatement: check, record `SUBMITTED`, and run in a
-/// task.
 /// The checks of a submission's settings; answers whether its result is CSV.
 fn check(connection: &Connection, options: &RunOptions, sqls: &[String]) -> Result<bool, Failure> {
     let invalid = |m: &str| failure(&Error::Validation(m.to_owned()));
@@ -595,13 +616,43 @@ fn check(connection: &Connection, options: &RunOptions, sqls: &[String]) -> Resu
     if options
         .statement_name
         .as_ref()
-        .is_some_and(|n| n.len() > 500)
+        .is_some_and(|n| n.len() > 2048)
     {
-        return Err(invalid("StatementName can be at most 500 characters long."));
+        return Err(invalid(
+            "StatementName can be at most 2048 characters long.",
+        ));
     }
     Ok(csv)
 }
 
+/// The answer of the call a retry repeats (same `ClientToken`, same caller), if any.
+fn retried(
+    api: &Api,
+    ctx: &RequestContext,
+    options: &RunOptions,
+    now: DateTime<Utc>,
+) -> Option<ExecuteStatementOutput> {
+    let token = options.client_token.as_ref()?;
+    api.data.statements.with(&ctx.scope, now, |all| {
+        all.values()
+            .find(|s| {
+                s.client_token.as_ref() == Some(token) && s.access_key_id == ctx.access_key_id
+            })
+            .map(|s| ExecuteStatementOutput {
+                id: s.id.clone(),
+                created_at: statements::epoch(s.created),
+                cluster_identifier: s.cluster.clone(),
+                workgroup_name: s.workgroup.clone(),
+                db_user: s.db_user.clone(),
+                db_groups: Vec::new(),
+                database: s.database.clone(),
+                session_id: s.session_id.clone(),
+            })
+    })
+}
+
+/// ExecuteStatement and BatchExecuteStatement: check, record `SUBMITTED`, and run in a
+/// task.
 async fn submit(
     api: &Api,
     ctx: &RequestContext,
@@ -613,6 +664,9 @@ async fn submit(
     let csv = check(connection, options, &sqls)?;
     let prepared = bind(&sqls, options.parameters.as_deref()).map_err(|e| failure(&e))?;
     let now = api.state.clock().now();
+    if let Some(earlier) = retried(api, ctx, options, now) {
+        return Ok(earlier);
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let keep_alive = options
         .session_keep_alive_seconds
@@ -625,7 +679,7 @@ async fn submit(
         database,
         db_user,
         session_id,
-    } = place(api, ctx, connection, options, keep_alive, now).await?;
+    } = place(api, ctx, connection, options, keep_alive).await?;
     let statement = Statement {
         id: id.clone(),
         access_key_id: ctx.access_key_id.clone(),
@@ -645,10 +699,39 @@ async fn submit(
         pid: 0,
         parts: sqls.into_iter().map(|sql| Part::new(sql, now)).collect(),
         cancel_requested: false,
+        client_token: options.client_token.clone(),
     };
     api.data.statements.with(&ctx.scope, now, |all| {
         all.insert(id.clone(), statement);
     });
+    let (connection, login) = match via {
+        Via::Kept(connection) => (connection, None),
+        Via::Login(target) => (Arc::default(), Some(target)),
+    };
+    if let (Some(session_id), Some(seconds)) = (&session_id, keep_alive)
+        && options.session_id.is_none()
+    {
+        // A new session: named now, busy until its first statement ends.
+        api.data
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                session_id.clone(),
+                KeptSession {
+                    scope: ctx.scope.clone(),
+                    access_key_id: ctx.access_key_id.clone(),
+                    connection: Arc::clone(&connection),
+                    cluster: cluster.clone(),
+                    workgroup: workgroup.clone(),
+                    database: database.clone(),
+                    db_user: db_user.clone(),
+                    keep_alive: seconds,
+                    expires: now,
+                    busy: true,
+                },
+            );
+    }
     let job = Job {
         runtime: Arc::clone(&api.data),
         state: Arc::clone(&api.state),
@@ -656,25 +739,11 @@ async fn submit(
         id: id.clone(),
         prepared,
         batch,
-        keep: session_id.clone().map(|sid| {
-            (
-                sid,
-                KeptSession {
-                    scope: ctx.scope.clone(),
-                    connection: Arc::default(),
-                    cluster: cluster.clone(),
-                    workgroup: workgroup.clone(),
-                    database: database.clone(),
-                    db_user: db_user.clone(),
-                    keep_alive: keep_alive.unwrap_or(0),
-                    expires: now,
-                    busy: false,
-                },
-            )
-        }),
+        session_id: session_id.clone(),
         keep_alive,
+        generation: api.data.generation.load(Ordering::Relaxed),
     };
-    tokio::spawn(job.run(via));
+    tokio::spawn(job.run(connection, login));
     Ok(ExecuteStatementOutput {
         id,
         created_at: statements::epoch(now),
@@ -695,11 +764,18 @@ struct Job {
     id: String,
     prepared: Vec<(String, Vec<String>)>,
     batch: bool,
-    /// The session the statement is in, when there is one, as it is to be kept.
-    keep: Option<(String, KeptSession)>,
-    /// Seconds a new or used session is kept idle after this statement.
+    /// The kept session the statement runs in, when there is one.
+    session_id: Option<String>,
+    /// Seconds the session is kept idle after this statement, when the call set it.
     keep_alive: Option<i64>,
+    /// The runtime's generation at submission: a reset since then drops the session.
+    generation: u64,
 }
+
+/// The message CancelStatement's statements end with.
+const CANCELLED: &str = "ERROR: canceling statement due to user request";
+/// The most bytes a result may hold.
+const MAX_RESULT_BYTES: usize = 100 << 20;
 
 /// The engine's message as the Data API's `Error` shows it.
 fn error_text(e: &DbError) -> String {
@@ -707,6 +783,13 @@ fn error_text(e: &DbError) -> String {
         Some(position) => format!("{}: {}\n  Position: {position}", e.severity, e.message),
         None => format!("{}: {}", e.severity, e.message),
     }
+}
+
+/// How a statement ended.
+enum End {
+    Finished,
+    /// At that part, with that error: cancelled (true) or failed.
+    Stopped(usize, String, bool),
 }
 
 impl Job {
@@ -718,55 +801,50 @@ impl Job {
         self.runtime.update(&self.scope, self.now(), &self.id, f);
     }
 
-    async fn run(self, via: Via) {
-        self.update(|s| s.status = Status::Picked);
-        let connection = match via {
-            Via::Kept(connection) => connection,
-            Via::Login(target) => match Session::connect(&target, CONNECT_TIMEOUT).await {
-                Ok(session) => Arc::new(tokio::sync::Mutex::new(Some(session))),
-                Err(e) => {
-                    let text = error_text(&e);
-                    let now = self.now();
-                    self.update(|s| {
-                        s.status = Status::Failed;
-                        s.error = Some(text.clone());
-                        for part in &mut s.parts {
-                            part.status = Status::Failed;
-                            part.error = Some(text.clone());
-                            part.updated = now;
-                        }
-                    });
-                    self.release(None);
-                    return;
-                }
-            },
-        };
-        let mut guard = connection.lock().await;
-        let kept = if let Some(session) = guard.as_mut() {
-            self.statements(session).await
-        } else {
-            self.update(|s| {
-                s.status = Status::Failed;
-                s.error = Some("Session is not available".to_owned());
-            });
-            false
-        };
-        drop(guard);
-        self.release(kept.then_some(connection));
-    }
-
-    /// Runs the statement's SQL on a session; answers whether the session can be kept.
-    async fn statements(&self, session: &mut Session) -> bool {
-        let mut cancelled = false;
+    fn cancel_requested(&self) -> bool {
+        let mut requested = false;
         self.runtime
             .statements
             .with(&self.scope, self.now(), |all| {
-                cancelled = all.get(&self.id).is_some_and(|s| s.cancel_requested);
+                requested = all.get(&self.id).is_some_and(|s| s.cancel_requested);
             });
-        if cancelled {
-            self.abort_rest(0, None);
-            return true;
+        requested
+    }
+
+    async fn run(
+        self,
+        connection: Arc<tokio::sync::Mutex<Option<Session>>>,
+        login: Option<Target>,
+    ) {
+        self.update(|s| s.status = Status::Picked);
+        let mut slot = connection.lock().await;
+        if let Some(target) = login {
+            match Session::connect(&target, CONNECT_TIMEOUT).await {
+                Ok(session) => *slot = Some(session),
+                Err(e) => {
+                    self.finish(&mut slot, &End::Stopped(0, error_text(&e), false), false);
+                    return;
+                }
+            }
         }
+        let (end, usable) = match slot.as_mut() {
+            Some(session) => self.statements(session).await,
+            None => (
+                End::Stopped(0, "Session is not available".to_owned(), false),
+                false,
+            ),
+        };
+        self.finish(&mut slot, &end, usable);
+        if self.session_id.is_none()
+            && let Some(session) = slot.take()
+        {
+            session.close().await;
+        }
+    }
+
+    /// Runs the statement's SQL on a session: how it ended, and whether the session is
+    /// still usable.
+    async fn statements(&self, session: &mut Session) -> (End, bool) {
         let pid = i64::from(session.pid());
         self.update(|s| {
             s.status = Status::Started;
@@ -777,14 +855,18 @@ impl Job {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(self.id.clone(), session.cancel_key());
-        let mut failed = None;
+        let mut stopped: Option<(usize, DbError)> = None;
         if self.batch
             && let Err(e) = session.simple("BEGIN").await
         {
-            failed = Some((0, e));
+            stopped = Some((0, e));
         }
         for (index, (sql, values)) in self.prepared.iter().enumerate() {
-            if failed.is_some() {
+            if stopped.is_some() {
+                break;
+            }
+            if self.cancel_requested() {
+                stopped = Some((index, cancelled_error()));
                 break;
             }
             let query_id = self.runtime.query_ids.fetch_add(1, Ordering::Relaxed) + 1;
@@ -796,19 +878,19 @@ impl Job {
                 part.query_id = query_id;
             });
             if let Err(e) = self.part(session, index, sql, values).await {
-                failed = Some((index, e));
+                stopped = Some((index, e));
             }
         }
-        if self.batch {
-            let end = if failed.is_some() {
+        if self.batch && session.in_transaction() {
+            let end = if stopped.is_some() {
                 "ROLLBACK"
             } else {
                 "COMMIT"
             };
             if let Err(e) = session.simple(end).await
-                && failed.is_none()
+                && stopped.is_none()
             {
-                failed = Some((self.prepared.len().saturating_sub(1), e));
+                stopped = Some((self.prepared.len().saturating_sub(1), e));
             }
         }
         self.runtime
@@ -816,15 +898,18 @@ impl Job {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.id);
-        match failed {
-            None => {
-                self.update(|s| s.status = Status::Finished);
-                true
-            }
+        match stopped {
+            None if self.cancel_requested() => (
+                End::Stopped(self.prepared.len() - 1, CANCELLED.to_owned(), true),
+                true,
+            ),
+            None => (End::Finished, true),
             Some((index, e)) => {
-                let cancel = e.code == "57014";
-                self.abort_rest(index, Some(&(error_text(&e), cancel)));
-                !matches!(e.code.as_str(), "08006" | "08P01" | "08001")
+                let usable = !(matches!(e.severity.as_str(), "FATAL" | "PANIC")
+                    || e.code.starts_with("08")
+                    || e.code.starts_with("57P"));
+                let cancelled = e.code == "57014" && self.cancel_requested();
+                (End::Stopped(index, error_text(&e), cancelled), usable)
             }
         }
     }
@@ -849,6 +934,14 @@ impl Job {
             .flatten()
             .map(|v| v.as_ref().map_or(0, String::len))
             .sum();
+        if size > MAX_RESULT_BYTES {
+            return Err(DbError {
+                severity: "ERROR".to_owned(),
+                code: "54000".to_owned(),
+                message: "database response exceeded size limit".to_owned(),
+                position: None,
+            });
+        }
         let rows = if outcome.columns.is_some() {
             u64::try_from(outcome.rows.len()).unwrap_or(u64::MAX)
         } else {
@@ -866,58 +959,64 @@ impl Job {
         Ok(())
     }
 
-    /// Ends the statement at part `index`: that part failed (or was cancelled) with the
-    /// error given, the parts after it never ran, and a batch's finished parts were
-    /// rolled back with it.
-    fn abort_rest(&self, index: usize, error: Option<&(String, bool)>) {
+    /// Records how the statement ended and gives its session back, in one step, so that
+    /// a client that sees the end can use the session at once. A statement stopped at a
+    /// part leaves the parts after it `ABORTED` (a batch's earlier parts were rolled back
+    /// with it).
+    fn finish(&self, slot: &mut Option<Session>, end: &End, usable: bool) {
         let now = self.now();
-        self.update(|s| {
-            let cancelled = s.cancel_requested && error.is_none_or(|(_, c)| *c);
-            let status = if cancelled {
-                Status::Aborted
-            } else {
-                Status::Failed
-            };
-            s.status = status;
-            s.error = error.map(|(text, _)| text.clone());
-            for (i, part) in s.parts.iter_mut().enumerate().skip(index) {
-                part.updated = now;
-                if i == index {
-                    part.status = status;
-                    part.error.clone_from(&s.error);
+        if let Some(session_id) = &self.session_id {
+            let mut sessions = self
+                .runtime
+                .sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let current = self.runtime.generation.load(Ordering::Relaxed) == self.generation;
+            match sessions.get_mut(session_id) {
+                Some(kept) if usable && current => {
+                    if let Some(seconds) = self.keep_alive {
+                        kept.keep_alive = seconds;
+                    }
+                    kept.expires = now + chrono::Duration::seconds(kept.keep_alive);
+                    kept.busy = false;
+                }
+                _ => {
+                    sessions.remove(session_id);
+                    *slot = None;
+                }
+            }
+        }
+        self.update(|s| match end {
+            End::Finished => s.status = Status::Finished,
+            End::Stopped(index, text, cancelled) => {
+                let status = if *cancelled || s.cancel_requested && text == CANCELLED {
+                    Status::Aborted
                 } else {
-                    part.status = Status::Aborted;
+                    Status::Failed
+                };
+                s.status = status;
+                s.error = Some(text.clone());
+                for (i, part) in s.parts.iter_mut().enumerate().skip(*index) {
+                    part.updated = now;
+                    if i == *index {
+                        part.status = status;
+                        part.error = Some(text.clone());
+                    } else {
+                        part.status = Status::Aborted;
+                    }
                 }
             }
         });
     }
+}
 
-    /// Gives the session back: kept idle for its keep-alive, or closed.
-    fn release(self, connection: Option<Arc<tokio::sync::Mutex<Option<Session>>>>) {
-        let Some((session_id, mut kept)) = self.keep else {
-            return;
-        };
-        let mut sessions = self
-            .runtime
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(connection) = connection else {
-            sessions.remove(&session_id);
-            return;
-        };
-        let now = self.state.clock().now();
-        if let Some(existing) = sessions.get_mut(&session_id) {
-            if let Some(seconds) = self.keep_alive {
-                existing.keep_alive = seconds;
-            }
-            existing.expires = now + chrono::Duration::seconds(existing.keep_alive);
-            existing.busy = false;
-        } else {
-            kept.connection = connection;
-            kept.expires = now + chrono::Duration::seconds(kept.keep_alive);
-            sessions.insert(session_id, kept);
-        }
+/// The error of a statement cancelled before it ran.
+fn cancelled_error() -> DbError {
+    DbError {
+        severity: "ERROR".to_owned(),
+        code: "57014".to_owned(),
+        message: "canceling statement due to user request".to_owned(),
+        position: None,
     }
 }
 
@@ -1121,9 +1220,14 @@ mod metadata {
         let mut session = session(api, ctx, input).await?;
         let outcome = session.run(sql, params).await;
         session.close().await;
-        outcome
-            .map(|o| o.rows)
-            .map_err(|e| failure(&Error::DatabaseConnection(error_text(&e))))
+        // A bad pattern is the caller's; anything else is the database's.
+        outcome.map(|o| o.rows).map_err(|e| {
+            if e.code.starts_with("22") || e.code.starts_with("42") {
+                failure(&Error::Validation(error_text(&e)))
+            } else {
+                failure(&Error::DatabaseConnection(error_text(&e)))
+            }
+        })
     }
 
     fn text(row: &[Option<String>], i: usize) -> String {

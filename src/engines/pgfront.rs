@@ -104,6 +104,9 @@ pub struct Front {
     pub logins: Arc<dyn Logins>,
     /// The endpoint's TLS settings; without them, `SSLRequest` is declined.
     pub tls: Option<Arc<EndpointTls>>,
+    /// Held while a login role is prepared: two first logins of one user must not both
+    /// create it.
+    pub preparing: tokio::sync::Mutex<()>,
 }
 
 /// The ALPN protocol name PostgreSQL servers agree to.
@@ -246,7 +249,10 @@ async fn authorize(
         .check(&front.scope, &front.cluster, user, database, password)?
     {
         Grant::Master => Ok(()),
-        Grant::Temporary(login) => login_role(&front.socket, &login, password).await,
+        Grant::Temporary(login) => {
+            let _one_at_a_time = front.preparing.lock().await;
+            login_role(&front.socket, &login, password).await
+        }
     }
 }
 

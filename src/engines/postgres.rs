@@ -388,6 +388,7 @@ impl Postgres {
             socket,
             logins,
             tls: node.tls.clone(),
+            preparing: tokio::sync::Mutex::new(()),
         });
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)

@@ -129,6 +129,8 @@ pub struct Statement {
     pub parts: Vec<Part>,
     /// CancelStatement asked for it to stop.
     pub cancel_requested: bool,
+    /// The call's idempotency token: a retry with the same token is the same statement.
+    pub client_token: Option<String>,
 }
 
 /// Seconds since the epoch, with milliseconds, as the model's timestamps go.

@@ -252,7 +252,7 @@ mod tests {
         let mut store = store_with_cluster(&env(&scope, &settings, now));
         let req: GetClusterCredentialsMessage =
             serde_json::from_str(r#"{"ClusterIdentifier":"c1","DbUser":"bob"}"#).unwrap();
-        for _ in 0..20 {
+        for _ in 0..crate::services::redshift::store::CREDENTIALS_KEPT_PER_USER + 12 {
             get(&mut store, &env(&scope, &settings, now), &req).unwrap();
         }
         assert_eq!(

@@ -12,7 +12,7 @@ use crate::state::tracked::Tracked;
 use crate::state::{Scope, partition};
 
 /// How many unexpired credentials are remembered per database user of a cluster.
-pub const CREDENTIALS_KEPT_PER_USER: usize = 8;
+pub const CREDENTIALS_KEPT_PER_USER: usize = 64;
 
 /// The version every cluster runs, as DescribeClusters reports it (`ClusterVersion`).
 pub const CLUSTER_VERSION: &str = "1.0";
