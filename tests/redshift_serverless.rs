@@ -17,13 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_redshiftserverless::Client;
-use aws_sdk_redshiftserverless::config::http::HttpResponse;
-use aws_sdk_redshiftserverless::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_redshiftserverless::primitives::DateTime;
 use aws_sdk_redshiftserverless::types::{
     ConfigParameter, LogExport, NamespaceStatus, Tag, WorkgroupStatus,
 };
-use common::{login, postgres_available, server, serverless, serverless_as, status};
+use common::{expect_error, failure, login, postgres_available, server, serverless, serverless_as};
 use memshift::config::IamIdentity;
 use memshift::{Config, Server};
 use rustls::pki_types::CertificateDer;
@@ -35,39 +33,6 @@ const KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const ADMIN_PASSWORD: &str = "Sup3rSecret1";
 const ROLE_KEY: &str = "AKIAROLEKEY000000001";
 const USER_KEY: &str = "AKIAUSERKEY000000001";
-
-/// The HTTP status, error code and message of a call that must fail.
-#[track_caller]
-fn failure<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
-    result: Result<T, SdkError<E, HttpResponse>>,
-) -> (u16, String, String) {
-    let err = result.expect_err("the call fails");
-    (
-        status(&err),
-        err.code().unwrap_or_default().to_owned(),
-        err.message().unwrap_or_default().to_owned(),
-    )
-}
-
-/// Asserts that a call failed as AWS fails it: HTTP 400 with error `code` and, when
-/// given, exactly `message`. Answers the message.
-#[track_caller]
-fn expect_error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
-    result: Result<T, SdkError<E, HttpResponse>>,
-    code: &str,
-    message: Option<&str>,
-) -> String {
-    let (got_status, got_code, got_message) = failure(result);
-    assert_eq!(
-        (got_status, got_code.as_str()),
-        (400, code),
-        "{got_message}"
-    );
-    if let Some(message) = message {
-        assert_eq!(got_message, message);
-    }
-    got_message
-}
 
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build().unwrap()

@@ -355,6 +355,17 @@ def make_serverless(make_client) -> ClientFactory:
     return make
 
 
+@pytest.fixture(scope="session")
+def make_data(make_client) -> ClientFactory:
+    """make_data(access_key_id=..., region=..., endpoint_url=...) -> a Redshift Data API
+    (`redshift-data`) client for that scope."""
+
+    def make(**scope: Any):
+        return make_client(service="redshift-data", **scope)
+
+    return make
+
+
 @pytest.fixture
 def fresh_account() -> str:
     """A twelve-digit account nobody else uses: it holds only the built-in resources."""
@@ -461,3 +472,10 @@ def serverless_cli(engine_server: Server, wire: Wire) -> Cli:
     """Runs `aws redshift-serverless ...` against the engine server, whose workgroups run
     PostgreSQL."""
     return Cli(engine_server, wire, service="redshift-serverless")
+
+
+@pytest.fixture(scope="session")
+def data_cli(engine_server: Server, wire: Wire) -> Cli:
+    """Runs `aws redshift-data ...` against the engine server, whose clusters run
+    PostgreSQL."""
+    return Cli(engine_server, wire, service="redshift-data")

@@ -8,7 +8,7 @@ pub mod leftovers;
 use aws_sdk_memorydb::config::http::HttpResponse;
 use aws_sdk_memorydb::config::retry::RetryConfig;
 use aws_sdk_memorydb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_memorydb::error::SdkError;
+use aws_sdk_memorydb::error::{ProvideErrorMetadata, SdkError};
 use memshift::{Config, Server};
 
 /// A new directory in the system's temporary directory, removed with its contents when
@@ -58,6 +58,40 @@ pub fn memorydb(server: &Server) -> aws_sdk_memorydb::Client {
 /// The HTTP status of a failed SDK call.
 pub fn status<E>(error: &SdkError<E, HttpResponse>) -> u16 {
     error.raw_response().map_or(0, |r| r.status().as_u16())
+}
+
+/// The HTTP status, error code and message of a call that must fail, from any AWS SDK
+/// (they all share `SdkError`, `HttpResponse` and `ProvideErrorMetadata`).
+#[track_caller]
+pub fn failure<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> (u16, String, String) {
+    let err = result.expect_err("the call fails");
+    (
+        status(&err),
+        err.code().unwrap_or_default().to_owned(),
+        err.message().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Asserts that a call failed as AWS fails it: HTTP 400 with error `code` and, when
+/// given, exactly `message`. Answers the message.
+#[track_caller]
+pub fn expect_error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    code: &str,
+    message: Option<&str>,
+) -> String {
+    let (got_status, got_code, got_message) = failure(result);
+    assert_eq!(
+        (got_status, got_code.as_str()),
+        (400, code),
+        "{got_message}"
+    );
+    if let Some(message) = message {
+        assert_eq!(got_message, message);
+    }
+    got_message
 }
 
 /// Creates a user with one password, as most tests need.
@@ -147,6 +181,33 @@ pub async fn try_create_cluster(
         .master_user_password("Sup3rSecret")
         .send()
         .await
+}
+
+/// A Redshift Data API client signing with `access_key_id` in `region`.
+pub fn redshift_data_as(
+    server: &Server,
+    access_key_id: &str,
+    region: &str,
+) -> aws_sdk_redshiftdata::Client {
+    let config = aws_sdk_redshiftdata::Config::builder()
+        .behavior_version(aws_sdk_redshiftdata::config::BehaviorVersion::latest())
+        .region(aws_sdk_redshiftdata::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_redshiftdata::config::Credentials::new(
+            access_key_id,
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(server.url())
+        .retry_config(aws_sdk_redshiftdata::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_redshiftdata::Client::from_conf(config)
+}
+
+/// A Redshift Data API client for the default account in us-east-1.
+pub fn redshift_data(server: &Server) -> aws_sdk_redshiftdata::Client {
+    redshift_data_as(server, "AKIAIOSFODNN7EXAMPLE", "us-east-1")
 }
 
 /// A Redshift Serverless client signing with `access_key_id` in `region`.

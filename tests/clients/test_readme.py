@@ -1,5 +1,5 @@
-"""The README's Redshift Serverless journeys, run as printed: each code block marked
-`serverless-...` runs in a fresh Python process against a server of its own (only the
+"""The README's journeys, run as printed: each marked code block (`serverless-...`,
+`data-boto3`) runs in a fresh Python process against a server of its own (only the
 endpoint URL is changed), and what it prints is compared with the `# ...` comments that
 follow its print calls."""
 
@@ -10,8 +10,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from support import require_postgres, save_ca
 
@@ -42,6 +40,11 @@ def _expected(code: str) -> list[str]:
     return out
 
 
+def _env() -> dict[str, str]:
+    """This process's environment without its AWS_ settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
 def _run(code: str, url: str, env: dict[str, str]) -> list[str]:
     assert "http://localhost:4566" in code
     done = subprocess.run([sys.executable, "-c", code.replace("http://localhost:4566", url)],
@@ -54,7 +57,7 @@ def test_readme_serverless_journeys_as_printed(start_server, tmp_path):
     require_postgres()
     server = start_server(engines=True)
     ca = save_ca(server, tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = _env()
     env["SSL_CERT_FILE"] = str(ca)
 
     boto3_block = _block("serverless-boto3")
@@ -64,3 +67,15 @@ def test_readme_serverless_journeys_as_printed(start_server, tmp_path):
     connector_block = _block("serverless-connector")
     assert _run(connector_block, server.url, env) == _expected(connector_block) == [
         "['IAM:test']"]
+
+
+def test_readme_data_api_journey_as_printed(start_server):
+    require_postgres()
+    server = start_server(engines=True)
+
+    block = _block("data-boto3")
+    expected = _expected(block)
+    # The journey prints what it ran and read: a finished statement among them.
+    assert len(expected) >= 3, expected
+    assert any(line.startswith("FINISHED") for line in expected), expected
+    assert _run(block, server.url, _env()) == expected
