@@ -1029,3 +1029,117 @@ async fn the_ca_is_served_kept_in_the_data_directory_and_can_be_given() {
     assert_ne!(code, 0);
     assert!(stderr.contains("does not belong"), "{stderr}");
 }
+
+/// The engine processes a memshift started: those working in its temporary directories.
+fn engines_of(pid: u32) -> Vec<u32> {
+    let tmp = std::env::temp_dir();
+    let marks = [
+        tmp.join(format!("memshift-redis-{pid}-"))
+            .display()
+            .to_string(),
+        tmp.join(format!("memshift-pg-{pid}-"))
+            .display()
+            .to_string(),
+    ];
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let process: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+            let cwd = cwd.display().to_string();
+            marks
+                .iter()
+                .any(|m| cwd.starts_with(m.as_str()))
+                .then_some(process)
+        })
+        .collect()
+}
+
+/// The temporary directories a memshift left, by the pid in their names.
+fn directories_of(pid: u32) -> Vec<PathBuf> {
+    let prefixes = [
+        format!("memshift-redis-{pid}-"),
+        format!("memshift-pg-{pid}-"),
+        format!("mspg-{pid}-"),
+    ];
+    std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| prefixes.iter().any(|p| n.starts_with(p.as_str())))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// memshift killed with SIGKILL: its Redis and PostgreSQL servers end within a second,
+/// and the next memshift to start removes the directories the dead one left.
+#[tokio::test(flavor = "multi_thread")]
+async fn engines_end_within_a_second_of_memshifts_death() {
+    let postgres = memshift::engines::postgres::Postgres::new(None, None)
+        .bin_dir()
+        .is_some();
+    let redis = which("redis-server").is_some() || which("valkey-server").is_some();
+    if !(postgres && redis) {
+        assert!(
+            std::env::var_os("TEST_REQUIRE_POSTGRES").is_none()
+                && std::env::var_os("TEST_REQUIRE_REDIS").is_none(),
+            "the engines are required but not installed"
+        );
+        eprintln!("skipped: needs redis-server and PostgreSQL");
+        return;
+    }
+    let mut p = Proc::start_raw(&[], &[]);
+    let url = p.url();
+    let (status, v) = memorydb(
+        &url,
+        "CreateCluster",
+        r#"{"ClusterName":"orders","NodeType":"db.t4g.small","ACLName":"open-access","NumShards":1,"NumReplicasPerShard":0}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, body) = redshift(
+        &url,
+        "Action=CreateCluster&Version=2012-12-01&ClusterIdentifier=wh&NodeType=dc2.large&MasterUsername=admin&MasterUserPassword=Sup3rSecret",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let pid = p.child.id();
+    let engines = engines_of(pid);
+    assert!(engines.len() >= 2, "redis and postgres run: {engines:?}");
+    assert!(!directories_of(pid).is_empty());
+
+    p.kill9();
+    let died = Instant::now();
+    while !engines_of(pid).is_empty() && died.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left = engines_of(pid);
+    assert!(
+        left.is_empty(),
+        "still running {:?} after {:?}",
+        left,
+        died.elapsed()
+    );
+
+    // The next memshift clears the dead one's directories before it serves.
+    let next = Proc::start(&[]);
+    assert!(directories_of(pid).is_empty(), "{:?}", directories_of(pid));
+    assert!(
+        next.log_text()
+            .contains("removed what an earlier memshift left behind"),
+        "{}",
+        next.log_text()
+    );
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}

@@ -9,6 +9,7 @@
 
 pub mod certificate;
 pub mod endpoints;
+pub mod orphans;
 pub mod pgadmin;
 pub mod pgclient;
 pub mod pgfront;

@@ -313,7 +313,8 @@ impl Postgres {
         // Unix socket paths are short; keep the socket in a short directory of its own.
         let mut tag = [0u8; 6];
         rand::fill(&mut tag);
-        let socket_dir = std::env::temp_dir().join(format!("mspg-{}", hex::encode(tag)));
+        let socket_dir =
+            std::env::temp_dir().join(format!("mspg-{}-{}", std::process::id(), hex::encode(tag)));
         self.make_dir(&socket_dir)?;
         let log = match std::fs::File::create(dir.join("postgres.log")) {
             Ok(log) => log,
@@ -439,7 +440,7 @@ impl Postgres {
     }
 
     fn command(&self, program: &Path) -> Command {
-        let mut std = std::process::Command::new(program);
+        let mut std = super::orphans::command(program);
         if let Some((uid, gid)) = self.run_as {
             std.uid(uid).gid(gid);
             // The servers' environment: no HOME of root's.

@@ -50,6 +50,10 @@ fn check_engines(config: &Config) -> Result<(), String> {
 /// A message naming the setting, file or init entry that stopped start-up.
 pub async fn prepare(config: &Config) -> Result<Arc<Shared>, String> {
     check_engines(config)?;
+    // What an earlier memshift that died left running, and its temporary directories.
+    tokio::task::spawn_blocking(crate::engines::orphans::sweep)
+        .await
+        .map_err(|e| format!("cannot look for what an earlier memshift left: {e}"))?;
     let keys = match &config.credentials_file {
         Some(path) => Keys::load(path, &config.default_account)?,
         None => Keys::default(),

@@ -692,7 +692,7 @@ async fn start_server(
         write_private(&dir.join(file), contents, false)?;
     }
     let config = server_config(&dir, (backend, tls_port, bus), announced, admin_password);
-    let mut child = Command::new(binary)
+    let mut child = Command::from(super::orphans::command(binary))
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
