@@ -96,8 +96,13 @@ async fn guarded(protocol: Protocol, work: impl Future<Output = Response>) -> Re
     }
 }
 
-/// Reads the whole body, refusing more than `limit` bytes before reading them when the
-/// request says its length.
+/// How much of a refused body is read and dropped before the refusal: clients such as
+/// boto3 and urllib send the whole body before they read the answer, and a connection
+/// closed while they send loses the answer to a reset.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// Reads the whole body, refusing more than `limit` bytes. A body over the limit is read
+/// on (up to [`DRAIN_LIMIT`]) and dropped, so that its sender gets the refusal.
 async fn read_body<B>(body: B, headers: &HeaderMap, limit: usize) -> Result<Bytes, ProtocolError>
 where
     B: HttpBody<Data = Bytes>,
@@ -107,8 +112,15 @@ where
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ProtocolError::PayloadTooLarge(limit));
+    match declared {
+        Some(n) if n > limit as u64 => {
+            drain(body, DRAIN_LIMIT).await;
+            return Err(ProtocolError::PayloadTooLarge(limit));
+        }
+        Some(_) => {}
+        // A body of unknown length is read frame by frame, to drain it when it grows too
+        // large.
+        None => return read_unknown_length(body, limit).await,
     }
     let collected = http_body_util::Limited::new(body, limit)
         .collect()
@@ -121,4 +133,43 @@ where
             }
         })?;
     Ok(collected.to_bytes())
+}
+
+/// Reads and drops up to `bound` bytes of a body (or all of it).
+async fn drain<B>(body: B, bound: usize)
+where
+    B: HttpBody<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut read = 0usize;
+    while read <= bound {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+            _ => break,
+        }
+    }
+}
+
+/// Reads a body that did not declare its length, refusing (and draining) one over
+/// `limit`.
+async fn read_unknown_length<B>(body: B, limit: usize) -> Result<Bytes, ProtocolError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut collected = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ProtocolError::Serialization("The request body could not be read.".to_owned())
+        })?;
+        if let Some(data) = frame.data_ref() {
+            if collected.len() + data.len() > limit {
+                drain(body, DRAIN_LIMIT).await;
+                return Err(ProtocolError::PayloadTooLarge(limit));
+            }
+            collected.extend_from_slice(data);
+        }
+    }
+    Ok(Bytes::from(collected))
 }

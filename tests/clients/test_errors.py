@@ -165,3 +165,27 @@ def test_unimplemented_operations_answer_not_implemented(memorydb, operation, pa
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     op_name = e.value.operation_name
     assert op_name in response["Error"]["Message"]
+
+
+def test_an_oversized_body_is_answered_413_to_clients_that_send_it_all_first(server, memorydb):
+    """boto3 and urllib send the whole body before they read: the 413 reaches them, in
+    the request's protocol, rather than a connection reset."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = b'{"UserName":"' + b"x" * (2 << 20) + b'"}'
+    request = urllib.request.Request(
+        server.url + "/", data=body, method="POST",
+        headers={"Content-Type": "application/x-amz-json-1.1",
+                 "X-Amz-Target": "AmazonMemoryDB.DescribeUsers"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    assert json.loads(refused.value.read())["__type"] == "RequestEntityTooLarge"
+
+    with pytest.raises(ClientError) as refused:
+        memorydb.create_user(UserName=new_name("big"), AuthenticationMode={"Type": "iam"},
+                             AccessString="on ~" + "k" * (2 << 20) + " +@all")
+    assert refused.value.response["Error"]["Code"] == "RequestEntityTooLarge"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
