@@ -702,3 +702,67 @@ async fn the_rust_cluster_client_works_over_tls() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// The redis-server processes of a cluster started by this test process.
+fn servers_of(cluster: &str) -> Vec<u32> {
+    let prefix = std::env::temp_dir()
+        .join(format!("memshift-redis-{}-{cluster}", std::process::id()))
+        .display()
+        .to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+            cwd.display()
+                .to_string()
+                .starts_with(&prefix)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// A Redis server killed under its cluster: the cluster is formed again, with its users,
+/// without a call to the API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_that_loses_a_server_is_formed_again() {
+    if !redis_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = memorydb(&server);
+    create_password_user(&client, "keeper", "keeper-password-001", "on ~* +@all").await;
+    let port = acl_with_cluster(&server.url(), &client, "keep", "keeper", "phoenix").await;
+    let login = Some(("keeper", "keeper-password-001"));
+    assert_eq!(run(port, login, &["PING"]).unwrap(), "PONG");
+    let before = servers_of("phoenix");
+    assert!(!before.is_empty());
+    std::process::Command::new("kill")
+        .args(["-KILL", &before[0].to_string()])
+        .status()
+        .unwrap();
+    let killed = std::time::Instant::now();
+    loop {
+        let after = servers_of("phoenix");
+        if !after.is_empty()
+            && !after.contains(&before[0])
+            && run(port, login, &["SET", "k", "v"]).is_ok_and(|r| r == "OK")
+        {
+            break;
+        }
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(10),
+            "the cluster was not formed again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "a redis cluster that lost its server answers again after {} ms",
+        killed.elapsed().as_millis()
+    );
+    server.shutdown().await.unwrap();
+}

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_redshift::Client;
 use common::{login, postgres_available, redshift, try_create_cluster};
@@ -406,5 +406,73 @@ async fn memshift_reads_the_system_catalogs_not_a_users_tables_of_the_same_name(
         one_value(&frank, "SELECT pg_has_role('frank', 'member')::text").await,
         "true"
     );
+    server.shutdown().await.unwrap();
+}
+
+/// The pid of a cluster's PostgreSQL server started by this test process.
+fn postmaster_of(cluster: &str) -> Option<u32> {
+    let prefix = format!("memshift-pg-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .flat_map(|root| {
+            std::fs::read_dir(root.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|dir| {
+            dir.file_name()
+                .to_string_lossy()
+                .ends_with(&format!("-{cluster}"))
+        })
+        .find_map(|dir| {
+            let pid = std::fs::read_to_string(dir.path().join("data/postmaster.pid")).ok()?;
+            pid.lines().next()?.trim().parse().ok()
+        })
+}
+
+/// A PostgreSQL server killed under its cluster is started again on its data, without a
+/// call to the API, and the log says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_dies_is_started_again_with_its_data() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "revived").await.unwrap();
+    let port = endpoint_port(&client, "revived").await;
+    let master = login(port, "admin", "Sup3rSecret", "dev").await.unwrap();
+    master
+        .batch_execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42);")
+        .await
+        .unwrap();
+    drop(master);
+    let pid = postmaster_of("revived").expect("the cluster's postmaster");
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let killed = Instant::now();
+    let master = loop {
+        if let Ok(master) = login(port, "admin", "Sup3rSecret", "dev").await {
+            break master;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "the server did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!(
+        "a killed postgres server answers again after {} ms",
+        killed.elapsed().as_millis()
+    );
+    assert_ne!(postmaster_of("revived"), Some(pid));
+    assert_eq!(one_value(&master, "SELECT x::text FROM kept").await, "42");
     server.shutdown().await.unwrap();
 }

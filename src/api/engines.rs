@@ -94,6 +94,24 @@ pub async fn reconcile_all(api: &Api) {
     }
 }
 
+/// How often the engines are checked for a server that died.
+const SUPERVISION_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Watches the engines until the task is aborted: a server that dies (out of memory, a
+/// crash, a kill) is started again within a second, with its cluster's configuration and
+/// users, and on its data (PostgreSQL's).
+pub async fn supervise(api: &Api) {
+    loop {
+        tokio::time::sleep(SUPERVISION_INTERVAL).await;
+        for scope in api.engines.postgres.exited() {
+            reconcile(api, &scope, Service::Redshift).await;
+        }
+        for scope in api.engines.redis.exited() {
+            reconcile(api, &scope, Service::Memorydb).await;
+        }
+    }
+}
+
 /// What each MemoryDB cluster's Redis server must hold: the users of its ACL.
 fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredCluster> {
     store

@@ -264,6 +264,26 @@ impl Postgres {
         }
     }
 
+    /// The regions with a server that has exited: they need a reconcile, which starts it
+    /// again on its data. Answers none while servers are being started or stopped.
+    pub fn exited(&self) -> Vec<Scope> {
+        let Ok(mut nodes) = self.nodes.try_lock() else {
+            return Vec::new();
+        };
+        let mut scopes: Vec<Scope> = nodes
+            .iter_mut()
+            .filter_map(|((scope, cluster), node)| {
+                let exited = !matches!(node.child.try_wait(), Ok(None));
+                if exited {
+                    tracing::warn!(cluster = %cluster, "postgres server exited");
+                }
+                exited.then(|| scope.clone())
+            })
+            .collect();
+        scopes.dedup();
+        scopes
+    }
+
     /// Stops every server (at shutdown); temporary data goes too.
     pub async fn stop_all(&self) {
         let mut nodes = self.nodes.lock().await;
@@ -336,7 +356,9 @@ impl Postgres {
             .arg(format!("unix_socket_directories={}", socket_dir.display()))
             .args(["-c", &format!("port={SOCKET_PORT}")])
             .args(["-c", &format!("fsync={fsync}")])
-            .args(["-c", "synchronous_commit=off", "-c", "max_connections=100"])
+            // A commit is acknowledged once its WAL is written (and, with a data
+            // directory, flushed): a server killed after it keeps it.
+            .args(["-c", "synchronous_commit=on", "-c", "max_connections=100"])
             // The front sets login passwords with ALTER ROLE: no statement text in the
             // server's log, even when one fails.
             .args([

@@ -211,8 +211,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = shared.limits.clone();
+    let watched = Arc::clone(&shared);
+    let supervisor = tokio::spawn(async move { api::engines::supervise(&watched.api).await });
     let result =
         crate::http::net::serve(listener, router(Arc::clone(&shared)), &limits, shutdown).await;
+    supervisor.abort();
     stop(&shared).await;
     result
 }

@@ -257,6 +257,30 @@ impl Redis {
         self.ports.any_in(scope)
     }
 
+    /// The regions with a cluster that lost a server: they need a reconcile, which forms
+    /// the cluster again. Answers none while clusters are being formed or stopped.
+    pub fn exited(&self) -> Vec<Scope> {
+        let Ok(mut running) = self.clusters.try_lock() else {
+            return Vec::new();
+        };
+        let mut scopes: Vec<Scope> = running
+            .iter_mut()
+            .filter_map(|((scope, name), cluster)| {
+                let lost = cluster
+                    .shards
+                    .iter_mut()
+                    .flatten()
+                    .any(|s| !matches!(s.child.try_wait(), Ok(None)));
+                if lost {
+                    tracing::warn!(cluster = %name, "a redis server of the cluster exited");
+                }
+                lost.then(|| scope.clone())
+            })
+            .collect();
+        scopes.dedup();
+        scopes
+    }
+
     /// Makes the region's servers match its clusters: forms new clusters, stops deleted
     /// ones, and sets users on every node. Problems are logged: the control plane has
     /// already changed. `desired` is read once the servers are locked, so that concurrent
