@@ -170,18 +170,43 @@ async fn temporary_credentials_log_in_as_their_user_and_groups() {
 }
 
 /// The master user's credential logs in with the master's powers, which PostgreSQL would
-/// not pass on through membership alone: it may create roles, as the master may.
+/// not pass on through membership alone: it may create roles, as the master may. An IAM
+/// identity of the same name is not the master, and has none.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_master_users_credential_has_the_masters_powers() {
     if !postgres_available() {
         return;
     }
-    let server = memshift::start(&Config::ephemeral().with_engines())
-        .await
-        .unwrap();
+    // The IAM user `admin` is the caller's identity, not the master user.
+    let mut config = Config::ephemeral().with_engines();
+    config.services.iam_identities.insert(
+        "AKIAADMINUSER0000000".to_owned(),
+        memshift::config::IamIdentity::User("admin".to_owned()),
+    );
+    let server = memshift::start(&config).await.unwrap();
     let client = redshift(&server);
     try_create_cluster(&client, "warehouse").await.unwrap();
     let port = endpoint_port(&client, "warehouse").await;
+    let identity = common::redshift_as(&server, "AKIAADMINUSER0000000", "us-east-1")
+        .get_cluster_credentials_with_iam()
+        .cluster_identifier("warehouse")
+        .db_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.db_user(), Some("IAM:admin"));
+    let iam_admin = login(
+        port,
+        identity.db_user().unwrap(),
+        identity.db_password().unwrap(),
+        "dev",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        one_value(&iam_admin, "SELECT current_setting('is_superuser')").await,
+        "off"
+    );
     let (master_user, master_password) =
         credentials(&client, "warehouse", "admin", &[], false).await;
     let admin = login(port, &master_user, &master_password, "dev")

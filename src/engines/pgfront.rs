@@ -332,7 +332,16 @@ async fn login_role(
     // does not pass on through membership: on Redshift the credential logs in as that
     // user.
     let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
-    let powers = powers(&admin, base).await.map_err(internal)?;
+    // A credential for a database user the caller named (GetClusterCredentials:
+    // `IAM:` without AutoCreate, or `IAMA:`) is that user; one for the caller's IAM
+    // identity (`IAM:`/`IAMR:`, created at login) is not the database user of the same
+    // name, and has no powers of its own.
+    let identity = credential.auto_create && !login.starts_with("IAMA:");
+    let powers = if identity {
+        "NOSUPERUSER NOCREATEDB NOCREATEROLE".to_owned()
+    } else {
+        powers(&admin, base).await.map_err(internal)?
+    };
     execute(
         &admin,
         &format!(
