@@ -22,10 +22,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Api, Call, JsonBody, RequestContext, not_served, operations, service_error};
+use super::{
+    Api, Call, JsonBody, RequestContext, json_encoding, not_served, operations, service_error,
+};
 use crate::engines::pgclient::{self, CancelKey, DbError, Outcome, Session, Target};
 use crate::protocol::error::{Failure, ProtocolError};
-use crate::protocol::json;
 use crate::services::AppState;
 use crate::services::data::model::{
     BatchExecuteStatementInput, CancelStatementOutput, ColumnMetadata, Connection,
@@ -120,12 +121,9 @@ fn failure(e: &Error) -> Failure {
 /// # Errors
 /// The failure to answer with.
 pub fn decode(operation: Operation, source: impl super::Decode) -> Result<Input, Failure> {
-    operation.decode(source).map_err(|e| match e {
-        ProtocolError::MissingParameter(_) | ProtocolError::InvalidParameterValue(_) => {
-            failure(&Error::Validation(e.to_string()))
-        }
-        other => Failure::from(other),
-    })
+    operation
+        .decode(source)
+        .map_err(super::input_invalid_as_validation)
 }
 
 /// Reads the call of an operation name and its JSON body.
@@ -142,7 +140,7 @@ struct KeptSession {
     scope: Scope,
     /// The access key that opened it: only its calls run in it.
     access_key_id: Option<String>,
-    connection: Arc<tokio::sync::Mutex<Option<Session>>>,
+    connection: SessionSlot,
     cluster: Option<String>,
     workgroup: Option<String>,
     database: String,
@@ -276,17 +274,10 @@ pub async fn run(api: &Api, ctx: &RequestContext, input: Input) -> Result<Vec<u8
         Input::ListTables(i) => Output::ListTables(metadata::tables(api, ctx, &i).await?),
         Input::DescribeTable(i) => Output::DescribeTable(metadata::table(api, ctx, &i).await?),
     };
-    Ok(output.encode_with(JsonEncoder))
+    Ok(encode(&output))
 }
 
-struct JsonEncoder;
-
-impl Encoder for JsonEncoder {
-    type Encoded = Vec<u8>;
-    fn encode<T: Serialize>(self, _: Operation, output: &T) -> Vec<u8> {
-        json::encode(output)
-    }
-}
+json_encoding!();
 
 /// Issues the temporary credential of a login to a cluster or a workgroup, as the
 /// credential operations would, and answers where and as whom to log in.
@@ -307,7 +298,7 @@ async fn login(
         )
     };
     let mut commit = Commit::default();
-    let issued = redshift_env(api, ctx, |env| {
+    let issued = super::redshift::with_env(api, ctx, |env| {
         api.state.mutate(&ctx.scope, &mut commit, |region| {
             let (user, password, server) = match (cluster, workgroup) {
                 (Some(id), None) => {
@@ -393,15 +384,6 @@ async fn login(
     })
 }
 
-/// The Redshift operations' environment, for the credentials a login needs.
-fn redshift_env<T>(
-    api: &Api,
-    ctx: &RequestContext,
-    run: impl FnOnce(&redshift::Env<'_>) -> T,
-) -> T {
-    super::redshift::with_env(api, ctx, run)
-}
-
 /// The SQL of each statement with positional parameters, and the values to bind to each.
 fn bind(
     sqls: &[String],
@@ -474,15 +456,15 @@ fn bind(
         .collect()
 }
 
-/// Where a submitted statement runs: a new login, or a kept session.
-enum Via {
-    Login(Target),
-    Kept(Arc<tokio::sync::Mutex<Option<Session>>>),
-}
+/// The connection a statement runs on: a kept session's, or an empty one to fill with a
+/// new login.
+type SessionSlot = Arc<tokio::sync::Mutex<Option<Session>>>;
 
 /// Where a statement runs and what its answer echoes.
 struct Placement {
-    via: Via,
+    connection: SessionSlot,
+    /// The login to make first, when the connection is new.
+    login: Option<Target>,
     cluster: Option<String>,
     workgroup: Option<String>,
     database: String,
@@ -538,7 +520,8 @@ async fn place(
         }
         kept.busy = true;
         Ok(Placement {
-            via: Via::Kept(Arc::clone(&kept.connection)),
+            connection: Arc::clone(&kept.connection),
+            login: None,
             cluster: kept.cluster.clone(),
             workgroup: kept.workgroup.clone(),
             database: kept.database.clone(),
@@ -573,7 +556,8 @@ async fn place(
         )
         .await?;
         Ok(Placement {
-            via: Via::Login(target),
+            connection: Arc::default(),
+            login: Some(target),
             cluster: cluster.map(str::to_owned),
             workgroup: workgroup.map(str::to_owned),
             database,
@@ -673,7 +657,8 @@ async fn submit(
         .filter(|s| *s > 0)
         .map(i64::from);
     let Placement {
-        via,
+        connection: session,
+        login,
         cluster,
         workgroup,
         database,
@@ -704,10 +689,6 @@ async fn submit(
     api.data.statements.with(&ctx.scope, now, |all| {
         all.insert(id.clone(), statement);
     });
-    let (connection, login) = match via {
-        Via::Kept(connection) => (connection, None),
-        Via::Login(target) => (Arc::default(), Some(target)),
-    };
     if let (Some(session_id), Some(seconds)) = (&session_id, keep_alive)
         && options.session_id.is_none()
     {
@@ -721,7 +702,7 @@ async fn submit(
                 KeptSession {
                     scope: ctx.scope.clone(),
                     access_key_id: ctx.access_key_id.clone(),
-                    connection: Arc::clone(&connection),
+                    connection: Arc::clone(&session),
                     cluster: cluster.clone(),
                     workgroup: workgroup.clone(),
                     database: database.clone(),
@@ -743,7 +724,7 @@ async fn submit(
         keep_alive,
         generation: api.data.generation.load(Ordering::Relaxed),
     };
-    tokio::spawn(job.run(connection, login));
+    tokio::spawn(job.run(session, login));
     Ok(ExecuteStatementOutput {
         id,
         created_at: statements::epoch(now),
@@ -802,20 +783,14 @@ impl Job {
     }
 
     fn cancel_requested(&self) -> bool {
-        let mut requested = false;
         self.runtime
             .statements
             .with(&self.scope, self.now(), |all| {
-                requested = all.get(&self.id).is_some_and(|s| s.cancel_requested);
-            });
-        requested
+                all.get(&self.id).is_some_and(|s| s.cancel_requested)
+            })
     }
 
-    async fn run(
-        self,
-        connection: Arc<tokio::sync::Mutex<Option<Session>>>,
-        login: Option<Target>,
-    ) {
+    async fn run(self, connection: SessionSlot, login: Option<Target>) {
         self.update(|s| s.status = Status::Picked);
         let mut slot = connection.lock().await;
         if let Some(target) = login {

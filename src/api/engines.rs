@@ -216,10 +216,13 @@ fn postgres_desired(api: &Api, scope: &Scope, region: &Region) -> postgres::Desi
     }
 }
 
-/// The engines' name of a namespace's server. No cluster identifier contains `--`, so
-/// it is never a cluster's.
+/// What the engines' name of a namespace's server starts with. No cluster identifier
+/// contains `--`, so it is never a cluster's.
+const NAMESPACE_ENGINE_PREFIX: &str = "serverless--";
+
+/// The engines' name of a namespace's server.
 pub(crate) fn namespace_engine_id(namespace: &str) -> String {
-    format!("serverless--{namespace}")
+    [NAMESPACE_ENGINE_PREFIX, namespace].concat()
 }
 
 /// The Redshift fronts' login checks, against the clusters' records on memshift's clock.
@@ -245,9 +248,8 @@ impl pgfront::Logins for Logins {
     ) -> Result<Grant, pgfront::Refusal> {
         let clock = self.state.clock();
         let now = clock.now();
-        let checked = self
-            .state
-            .read(scope, |region| match cluster.strip_prefix("serverless--") {
+        let checked = self.state.read(scope, |region| {
+            match cluster.strip_prefix(NAMESPACE_ENGINE_PREFIX) {
                 Some(namespace) => serverless::credentials::check(
                     &region.serverless,
                     namespace,
@@ -257,7 +259,8 @@ impl pgfront::Logins for Logins {
                     now,
                 ),
                 None => logins::check(&region.redshift, cluster, user, database, password, now),
-            });
+            }
+        });
         match checked {
             Ok(Login::Master) => Ok(Grant::Master),
             Ok(Login::Temporary(credential)) => Ok(Grant::Temporary(TemporaryLogin {

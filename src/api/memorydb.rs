@@ -12,7 +12,9 @@
 
 use serde::Serialize;
 
-use super::{Api, Call, JsonBody, RequestContext, not_served, operations, service_error};
+use super::{
+    Api, Call, JsonBody, RequestContext, json_encoding, not_served, operations, service_error,
+};
 use crate::engines::endpoints::Kind;
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::json;
@@ -201,20 +203,7 @@ pub fn execute(
         .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
 }
 
-struct JsonEncoder;
-
-impl Encoder for JsonEncoder {
-    type Encoded = Vec<u8>;
-    fn encode<T: Serialize>(self, _: Operation, output: &T) -> Vec<u8> {
-        json::encode(output)
-    }
-}
-
-/// The JSON body of an output.
-#[must_use]
-pub fn encode(output: &Output) -> Vec<u8> {
-    output.encode_with(JsonEncoder)
-}
+json_encoding!();
 
 /// Runs one operation on a JSON body and answers the JSON body of its output, without
 /// waiting for the log or the engines (for checks of the codec and the service alone).

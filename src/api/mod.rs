@@ -115,6 +115,28 @@ macro_rules! operations {
 }
 pub(crate) use operations;
 
+/// `encode`, the AWS JSON 1.1 body of an output, for a service whose outputs all
+/// serialize (after its [`operations!`]).
+macro_rules! json_encoding {
+    () => {
+        struct JsonEncoder;
+
+        impl Encoder for JsonEncoder {
+            type Encoded = Vec<u8>;
+            fn encode<T: serde::Serialize>(self, _: Operation, output: &T) -> Vec<u8> {
+                $crate::protocol::json::encode(output)
+            }
+        }
+
+        /// The JSON body of an output.
+        #[must_use]
+        pub fn encode(output: &Output) -> Vec<u8> {
+            output.encode_with(JsonEncoder)
+        }
+    };
+}
+pub(crate) use json_encoding;
+
 /// A source of typed inputs: a request's body in one protocol, or an init file's JSON.
 pub trait Decode {
     /// # Errors
@@ -310,6 +332,22 @@ fn not_served(
         }
     } else {
         ProtocolError::UnknownOperation(unknown())
+    }
+}
+
+/// Input the codec cannot take (a required member missing, a value it refuses) as the
+/// `ValidationException` the newer JSON services answer it with; a body that is not
+/// JSON stays a `SerializationException`.
+fn input_invalid_as_validation(e: ProtocolError) -> Failure {
+    match e {
+        ProtocolError::MissingParameter(_) | ProtocolError::InvalidParameterValue(_) => {
+            service_error(
+                "ValidationException",
+                axum::http::StatusCode::BAD_REQUEST,
+                e.to_string(),
+            )
+        }
+        other => Failure::from(other),
     }
 }
 

@@ -13,9 +13,10 @@
 
 use serde::Serialize;
 
-use super::{Api, Call, JsonBody, RequestContext, not_served, operations, service_error};
+use super::{
+    Api, Call, JsonBody, RequestContext, json_encoding, not_served, operations, service_error,
+};
 use crate::protocol::error::{Failure, ProtocolError};
-use crate::protocol::json;
 use crate::services::serverless::model::{
     Association, CreateNamespaceRequest, CreateWorkgroupRequest, CustomDomainAssociationRequest,
     CustomDomainRequest, DeleteNamespaceRequest, DeleteWorkgroupRequest, Empty,
@@ -164,13 +165,9 @@ pub fn operation(name: &str) -> Result<Operation, ProtocolError> {
 /// # Errors
 /// The failure to answer with.
 pub fn decode(operation: Operation, source: impl super::Decode) -> Result<Input, Failure> {
-    operation.decode(source).map_err(|e| match e {
-        ProtocolError::MissingParameter(_) | ProtocolError::InvalidParameterValue(_) => {
-            let error = Error::Validation(e.to_string());
-            service_error(error.code(), error.status(), error.to_string())
-        }
-        other => Failure::from(other),
-    })
+    operation
+        .decode(source)
+        .map_err(super::input_invalid_as_validation)
 }
 
 /// Reads the call of an operation name and its JSON body.
@@ -245,17 +242,4 @@ pub fn execute(
     .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
 }
 
-struct JsonEncoder;
-
-impl Encoder for JsonEncoder {
-    type Encoded = Vec<u8>;
-    fn encode<T: Serialize>(self, _: Operation, output: &T) -> Vec<u8> {
-        json::encode(output)
-    }
-}
-
-/// The JSON body of an output.
-#[must_use]
-pub fn encode(output: &Output) -> Vec<u8> {
-    output.encode_with(JsonEncoder)
-}
+json_encoding!();

@@ -16,7 +16,7 @@ use crate::api::context::context_from;
 use crate::api::{self, Service};
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::sigv4::{self, AuthError, Keys, Signed};
-use crate::protocol::{Protocol, X_AMZ_TARGET, detect, protocol_hint, query};
+use crate::protocol::{Protocol, X_AMZ_TARGET, detect, json, protocol_hint, query};
 
 /// Answers an AWS call (`POST /` or `GET /`), and any other path or method with the
 /// protocol's no-route error.
@@ -138,20 +138,15 @@ fn failed(protocol: Protocol, failure: &Failure, request_id: &str) -> Response {
 /// clock (moving memshift's clock for tests does not make signatures stale).
 fn check_signature(keys: &Keys, parts: &Parts, body: &[u8]) -> Result<(), AuthError> {
     let services: &[&str] = if let Some(target) = parts.headers.get(&X_AMZ_TARGET) {
-        let serverless = target
-            .as_bytes()
-            .strip_prefix(api::serverless::TARGET_PREFIX.as_bytes())
-            .is_some_and(|rest| rest.first() == Some(&b'.'));
-        let data = target
-            .as_bytes()
-            .strip_prefix(api::data::TARGET_PREFIX.as_bytes())
-            .is_some_and(|rest| rest.first() == Some(&b'.'));
-        if serverless {
-            &[api::serverless::SIGNING_NAME]
-        } else if data {
-            &[api::data::SIGNING_NAME]
-        } else {
-            &[api::memorydb::SIGNING_NAME]
+        let prefix = target
+            .to_str()
+            .ok()
+            .and_then(json::split_target)
+            .map(|(prefix, _)| prefix);
+        match prefix {
+            Some(api::serverless::TARGET_PREFIX) => &[api::serverless::SIGNING_NAME],
+            Some(api::data::TARGET_PREFIX) => &[api::data::SIGNING_NAME],
+            _ => &[api::memorydb::SIGNING_NAME],
         }
     } else if protocol_hint(&parts.headers) == Protocol::Query {
         &[api::redshift::SIGNING_NAME]

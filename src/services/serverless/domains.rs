@@ -9,7 +9,7 @@ use super::model::{
     Association, CustomDomainAssociationRequest, CustomDomainRequest, Empty,
     ListCustomDomainAssociationsRequest, ListCustomDomainAssociationsResponse,
 };
-use super::store::{CustomDomain, Store};
+use super::store::{CustomDomain, Store, WorkgroupRecord};
 use super::validate;
 use crate::services::paging;
 use crate::services::redshift::Env;
@@ -71,14 +71,38 @@ pub fn create(
     let Some(workgroup) = store.workgroups.get_mut(&req.workgroup_name) else {
         return Err(Error::workgroup_not_found(&req.workgroup_name));
     };
-    workgroup.custom_domain = Some(CustomDomain {
+    Ok(associate(workgroup, domain, req, env))
+}
+
+/// Associates the domain and its certificate with a workgroup, and answers the
+/// association.
+fn associate(
+    workgroup: &mut WorkgroupRecord,
+    domain: String,
+    req: &CustomDomainAssociationRequest,
+    env: &Env<'_>,
+) -> Association {
+    let custom = CustomDomain {
         name: domain,
         certificate_arn: req.custom_domain_certificate_arn.clone(),
         expiry: env.now + Duration::days(CERTIFICATE_DAYS),
-    });
-    workgroup
-        .association()
-        .ok_or_else(|| Error::workgroup_not_found(&req.workgroup_name))
+    };
+    let association = custom.association(&workgroup.name);
+    workgroup.custom_domain = Some(custom);
+    association
+}
+
+/// The workgroup the domain is associated with, to change the association.
+fn associated<'a>(
+    store: &'a mut Store,
+    workgroup: &str,
+    domain: &str,
+) -> Result<&'a mut WorkgroupRecord, Error> {
+    store
+        .workgroups
+        .get_mut(workgroup)
+        .filter(|w| w.custom_domain.as_ref().is_some_and(|d| d.name == domain))
+        .ok_or_else(|| not_associated(domain, workgroup))
 }
 
 /// # Errors
@@ -119,25 +143,8 @@ pub fn update(
         Some(&req.custom_domain_certificate_arn),
     )?;
     store.purge(env.now, env.settings.cluster_creation_delay);
-    let associated = store
-        .workgroups
-        .get(&req.workgroup_name)
-        .is_some_and(|w| w.custom_domain.as_ref().is_some_and(|d| d.name == domain));
-    if !associated {
-        return Err(not_associated(&domain, &req.workgroup_name));
-    }
-    let workgroup = store
-        .workgroups
-        .get_mut(&req.workgroup_name)
-        .ok_or_else(|| not_associated(&domain, &req.workgroup_name))?;
-    workgroup.custom_domain = Some(CustomDomain {
-        name: domain.clone(),
-        certificate_arn: req.custom_domain_certificate_arn.clone(),
-        expiry: env.now + Duration::days(CERTIFICATE_DAYS),
-    });
-    workgroup
-        .association()
-        .ok_or_else(|| not_associated(&domain, &req.workgroup_name))
+    let workgroup = associated(store, &req.workgroup_name, &domain)?;
+    Ok(associate(workgroup, domain, req, env))
 }
 
 /// # Errors
@@ -145,16 +152,7 @@ pub fn update(
 pub fn delete(store: &mut Store, env: &Env<'_>, req: &CustomDomainRequest) -> Result<Empty, Error> {
     let domain = check(&req.workgroup_name, &req.custom_domain_name, None)?;
     store.purge(env.now, env.settings.cluster_creation_delay);
-    let associated = store
-        .workgroups
-        .get(&req.workgroup_name)
-        .is_some_and(|w| w.custom_domain.as_ref().is_some_and(|d| d.name == domain));
-    if !associated {
-        return Err(not_associated(&domain, &req.workgroup_name));
-    }
-    if let Some(workgroup) = store.workgroups.get_mut(&req.workgroup_name) {
-        workgroup.custom_domain = None;
-    }
+    associated(store, &req.workgroup_name, &domain)?.custom_domain = None;
     Ok(Empty {})
 }
 

@@ -37,10 +37,10 @@ pub struct PerformanceTarget {
 
 // ---------------------------------------------------------------- namespaces
 
-#[derive(Debug, Deserialize)]
+/// The settings of a namespace that CreateNamespace takes and UpdateNamespace changes.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateNamespaceRequest {
-    pub namespace_name: String,
+pub struct NamespaceSettings {
     #[serde(default)]
     pub admin_username: Option<String>,
     #[serde(default)]
@@ -50,8 +50,6 @@ pub struct CreateNamespaceRequest {
     #[serde(default)]
     pub admin_password_secret_kms_key_id: Option<String>,
     #[serde(default)]
-    pub db_name: Option<String>,
-    #[serde(default)]
     pub kms_key_id: Option<String>,
     #[serde(default)]
     pub default_iam_role_arn: Option<String>,
@@ -59,10 +57,20 @@ pub struct CreateNamespaceRequest {
     pub iam_roles: Option<Vec<String>>,
     #[serde(default)]
     pub log_exports: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNamespaceRequest {
+    pub namespace_name: String,
+    #[serde(default)]
+    pub db_name: Option<String>,
     #[serde(default)]
     pub redshift_idc_application_arn: Option<String>,
     #[serde(default)]
     pub tags: Option<Vec<Tag>>,
+    #[serde(flatten)]
+    pub settings: NamespaceSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,22 +92,8 @@ pub struct ListNamespacesRequest {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateNamespaceRequest {
     pub namespace_name: String,
-    #[serde(default)]
-    pub admin_username: Option<String>,
-    #[serde(default)]
-    pub admin_user_password: Option<Secret>,
-    #[serde(default)]
-    pub manage_admin_password: Option<bool>,
-    #[serde(default)]
-    pub admin_password_secret_kms_key_id: Option<String>,
-    #[serde(default)]
-    pub kms_key_id: Option<String>,
-    #[serde(default)]
-    pub default_iam_role_arn: Option<String>,
-    #[serde(default)]
-    pub iam_roles: Option<Vec<String>>,
-    #[serde(default)]
-    pub log_exports: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub settings: NamespaceSettings,
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,13 +31,13 @@ pub fn create(
             req.namespace_name
         )));
     }
-    let managed = req.manage_admin_password.unwrap_or(false);
+    let managed = req.settings.manage_admin_password.unwrap_or(false);
     let (admin_username, admin_password) = admin(
         managed,
-        req.admin_username.as_ref(),
-        req.admin_user_password.as_ref(),
+        req.settings.admin_username.as_ref(),
+        req.settings.admin_user_password.as_ref(),
     )?;
-    if req.admin_password_secret_kms_key_id.is_some() && !managed {
+    if req.settings.admin_password_secret_kms_key_id.is_some() && !managed {
         return Err(invalid(
             "You can only use adminPasswordSecretKmsKeyId if manageAdminPassword is true.",
         ));
@@ -49,15 +49,9 @@ pub fn create(
             name.to_owned()
         }
     };
-    let iam_roles = req.iam_roles.clone().unwrap_or_default();
-    if let Some(default) = &req.default_iam_role_arn
-        && !iam_roles.contains(default)
-    {
-        return Err(invalid(
-            "The default IAM role must be one of the IAM roles of the namespace.",
-        ));
-    }
-    let log_exports = req.log_exports.clone().unwrap_or_default();
+    let iam_roles = req.settings.iam_roles.clone().unwrap_or_default();
+    default_role_among(req.settings.default_iam_role_arn.as_ref(), &iam_roles)?;
+    let log_exports = req.settings.log_exports.clone().unwrap_or_default();
     validate::log_exports(&log_exports)?;
     let tags = validate::merge_tags(
         &[],
@@ -76,13 +70,14 @@ pub fn create(
         admin_username,
         admin_password,
         managed_secret_suffix: managed.then(secret_suffix),
-        admin_password_secret_kms_key_id: req.admin_password_secret_kms_key_id.clone(),
+        admin_password_secret_kms_key_id: req.settings.admin_password_secret_kms_key_id.clone(),
         db_name,
         kms_key_id: req
+            .settings
             .kms_key_id
             .clone()
             .unwrap_or_else(|| AWS_OWNED_KMS_KEY.to_owned()),
-        default_iam_role_arn: req.default_iam_role_arn.clone(),
+        default_iam_role_arn: req.settings.default_iam_role_arn.clone(),
         iam_roles,
         log_exports,
         tags,
@@ -128,6 +123,16 @@ fn admin(
         _ => Err(invalid(
             "Specify both the user name and password, or neither.",
         )),
+    }
+}
+
+/// A default IAM role must be one of the namespace's IAM roles.
+fn default_role_among(default: Option<&String>, roles: &[String]) -> Result<(), Error> {
+    match default {
+        Some(default) if !roles.contains(default) => Err(invalid(
+            "The default IAM role must be one of the IAM roles of the namespace.",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -212,17 +217,21 @@ pub fn update(
     req: &UpdateNamespaceRequest,
 ) -> Result<NamespaceResponse, Error> {
     validate::resource_name("namespaceName", &req.namespace_name)?;
-    let managed = req.manage_admin_password;
-    if req.admin_password_secret_kms_key_id.is_some() && managed != Some(true) {
+    let settings = &req.settings;
+    let managed = settings.manage_admin_password;
+    if settings.admin_password_secret_kms_key_id.is_some() && managed != Some(true) {
         return Err(invalid(
             "You can only use adminPasswordSecretKmsKeyId if manageAdminPassword is true.",
         ));
     }
-    let credentials_given = req.admin_username.is_some() || req.admin_user_password.is_some();
+    let credentials_given =
+        settings.admin_username.is_some() || settings.admin_user_password.is_some();
     // `manageAdminPassword: false` alone changes nothing unless Secrets Manager manages the
     // password now (checked below, with the namespace).
     let admin_change = credentials_given || managed == Some(true);
-    if req.admin_username.is_some() != req.admin_user_password.is_some() && managed != Some(true) {
+    if settings.admin_username.is_some() != settings.admin_user_password.is_some()
+        && managed != Some(true)
+    {
         return Err(invalid(
             "Specify both the user name and password, or neither.",
         ));
@@ -230,30 +239,26 @@ pub fn update(
     let new_admin = if admin_change {
         Some(admin(
             managed.unwrap_or(false),
-            req.admin_username.as_ref(),
-            req.admin_user_password.as_ref(),
+            settings.admin_username.as_ref(),
+            settings.admin_user_password.as_ref(),
         )?)
     } else {
         None
     };
-    if req.default_iam_role_arn.is_some() && req.iam_roles.is_none() {
+    if settings.default_iam_role_arn.is_some() && settings.iam_roles.is_none() {
         return Err(invalid(
             "To change the default IAM role, you must specify the entire list of IAM roles.",
         ));
     }
-    if let (Some(default), Some(roles)) = (&req.default_iam_role_arn, &req.iam_roles)
-        && !roles.contains(default)
-    {
-        return Err(invalid(
-            "The default IAM role must be one of the IAM roles of the namespace.",
-        ));
+    if let Some(roles) = &settings.iam_roles {
+        default_role_among(settings.default_iam_role_arn.as_ref(), roles)?;
     }
-    if req.kms_key_id.is_some() && req.log_exports.is_some() {
+    if settings.kms_key_id.is_some() && settings.log_exports.is_some() {
         return Err(invalid(
             "You can't update the KMS key and the log exports at the same time.",
         ));
     }
-    if let Some(exports) = &req.log_exports {
+    if let Some(exports) = &settings.log_exports {
         validate::log_exports(exports)?;
     }
     let now = env.now;
@@ -271,7 +276,7 @@ pub fn update(
     }
     if let Some((username, password)) = new_admin {
         // A managed password keeps the current admin user unless another is named.
-        let keep_name = username.is_some() && req.admin_username.is_none();
+        let keep_name = username.is_some() && settings.admin_username.is_none();
         if !keep_name || record.admin_username.is_none() {
             record.admin_username = username;
         }
@@ -286,14 +291,14 @@ pub fn update(
         };
         record
             .admin_password_secret_kms_key_id
-            .clone_from(&req.admin_password_secret_kms_key_id);
+            .clone_from(&settings.admin_password_secret_kms_key_id);
     }
-    if let Some(roles) = &req.iam_roles {
+    if let Some(roles) = &settings.iam_roles {
         record.iam_roles.clone_from(roles);
-        if req.default_iam_role_arn.is_some() {
+        if settings.default_iam_role_arn.is_some() {
             record
                 .default_iam_role_arn
-                .clone_from(&req.default_iam_role_arn);
+                .clone_from(&settings.default_iam_role_arn);
         } else if record
             .default_iam_role_arn
             .as_ref()
@@ -302,10 +307,10 @@ pub fn update(
             record.default_iam_role_arn = None;
         }
     }
-    if let Some(key) = &req.kms_key_id {
+    if let Some(key) = &settings.kms_key_id {
         record.kms_key_id.clone_from(key);
     }
-    if let Some(exports) = &req.log_exports {
+    if let Some(exports) = &settings.log_exports {
         record.log_exports.clone_from(exports);
     }
     record.modified = Some(now);

@@ -51,6 +51,19 @@ pub struct CustomDomain {
     pub expiry: DateTime<Utc>,
 }
 
+impl CustomDomain {
+    /// The association as the API shows it.
+    #[must_use]
+    pub fn association(&self, workgroup: &str) -> Association {
+        Association {
+            custom_domain_certificate_arn: self.certificate_arn.clone(),
+            custom_domain_certificate_expiry_time: iso(self.expiry),
+            custom_domain_name: self.name.clone(),
+            workgroup_name: workgroup.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkgroupRecord {
     pub name: String,
@@ -250,12 +263,9 @@ impl WorkgroupRecord {
     /// The association of its custom domain, when it has one.
     #[must_use]
     pub fn association(&self) -> Option<Association> {
-        self.custom_domain.as_ref().map(|d| Association {
-            custom_domain_certificate_arn: d.certificate_arn.clone(),
-            custom_domain_certificate_expiry_time: iso(d.expiry),
-            custom_domain_name: d.name.clone(),
-            workgroup_name: self.name.clone(),
-        })
+        self.custom_domain
+            .as_ref()
+            .map(|d| d.association(&self.name))
     }
 
     /// The workgroup as the API shows it; its endpoint is reported at `endpoint_host` and
