@@ -706,9 +706,10 @@ async fn the_rust_cluster_client_works_over_tls() {
 /// The redis-server processes of a cluster started by this test process.
 fn servers_of(cluster: &str) -> Vec<u32> {
     let prefix = std::env::temp_dir()
-        .join(format!("memshift-redis-{}-{cluster}", std::process::id()))
+        .join(format!("memshift-redis-{}-", std::process::id()))
         .display()
         .to_string();
+    let within = format!("/clusters/{cluster}/");
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -716,10 +717,8 @@ fn servers_of(cluster: &str) -> Vec<u32> {
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
-            cwd.display()
-                .to_string()
-                .starts_with(&prefix)
-                .then_some(pid)
+            let cwd = cwd.display().to_string();
+            (cwd.starts_with(&prefix) && cwd.contains(&within)).then_some(pid)
         })
         .collect()
 }

@@ -30,13 +30,14 @@ pub async fn reconcile(api: &Api, scope: &Scope, service: Service) {
                 .redis
                 .reconcile(scope, || {
                     api.state.read(scope, |region| {
-                        let clusters = redis_clusters(&region.memorydb, scope);
-                        let claimed = clusters
+                        let desired = redis_desired(&region.memorydb, scope);
+                        let claimed = desired
+                            .clusters
                             .iter()
                             .flat_map(redis::DesiredCluster::endpoint_ports)
                             .collect();
                         api.engines.endpoints.settle(Kind::Redis, scope, &claimed);
-                        clusters
+                        desired
                     })
                 })
                 .await;
@@ -73,12 +74,16 @@ pub async fn reconcile_all(api: &Api) {
     for scope in api.state.scopes() {
         let (redis, postgres) = api.state.read(&scope, |region| {
             (
-                redis_clusters(&region.memorydb, &scope),
+                redis_desired(&region.memorydb, &scope),
                 postgres_desired(api, &scope, region),
             )
         });
         if api.engines.redis.binary().is_some() {
-            for port in redis.iter().flat_map(redis::DesiredCluster::endpoint_ports) {
+            for port in redis
+                .clusters
+                .iter()
+                .flat_map(redis::DesiredCluster::endpoint_ports)
+            {
                 endpoints.hold(Kind::Redis, &scope, port);
             }
         }
@@ -109,6 +114,14 @@ pub async fn supervise(api: &Api) {
         for scope in api.engines.redis.exited() {
             reconcile(api, &scope, Service::Memorydb).await;
         }
+    }
+}
+
+/// What a region's Redis servers must be: its clusters, and its snapshots' data.
+fn redis_desired(store: &memorydb::Store, scope: &Scope) -> redis::Desired {
+    redis::Desired {
+        clusters: redis_clusters(store, scope),
+        snapshots: Vec::new(),
     }
 }
 
@@ -167,6 +180,7 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
                     )
                     .collect(),
                 users,
+                restore: None,
             }
         })
         .collect()

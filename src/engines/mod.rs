@@ -56,7 +56,8 @@ impl Engines {
         endpoints: Arc<Endpoints>,
     ) -> Self {
         Engines {
-            redis: redis::Redis::new(redis_server, Arc::clone(&tls), Arc::clone(&endpoints)),
+            redis: redis::Redis::new(redis_server, Arc::clone(&tls), Arc::clone(&endpoints))
+                .with_data_dir(data_dir),
             postgres: postgres::Postgres::new(postgres_bin_dir, data_dir)
                 .with_authority(Arc::clone(&tls))
                 .with_endpoints(Arc::clone(&endpoints)),
@@ -92,7 +93,7 @@ impl Engines {
 
     /// Stops every server and removes every database (after a reset of the state).
     pub async fn reset(&self) {
-        self.redis.stop_all().await;
+        self.redis.reset().await;
         self.postgres.reset().await;
         // Ports chosen for clusters that no longer exist go back.
         self.endpoints.clear();

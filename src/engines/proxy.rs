@@ -30,6 +30,7 @@
 //! CA: a client that starts in plain text has its connection closed at once.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -69,9 +70,17 @@ const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 /// Accepts clients until the task is aborted, relaying each to the server on
 /// `backend_port`.
 pub async fn serve(listener: TcpListener, front: Arc<Front>, backend_port: u16) {
+    serve_moving(listener, front, Arc::new(AtomicU16::new(backend_port))).await;
+}
+
+/// Accepts clients until the task is aborted, relaying each to the server on the port
+/// `backend` holds when it connects (the server behind can change: a cluster endpoint
+/// follows its first shard's primary).
+pub async fn serve_moving(listener: TcpListener, front: Arc<Front>, backend: Arc<AtomicU16>) {
     let cluster = front.cluster.clone();
     super::accept(listener, cluster, move |client| {
         let front = Arc::clone(&front);
+        let backend_port = backend.load(Ordering::Relaxed);
         async move {
             match &front.tls {
                 None => relay(client, &front, backend_port).await,

@@ -44,7 +44,11 @@ use redis::aio::MultiplexedConnection;
 use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
+mod durable;
 mod reshard;
+mod snapshots;
+
+pub use snapshots::{DesiredSnapshot, SnapshotSource};
 
 use super::endpoints::{Endpoints, Kind};
 use super::proxy::{self, Front, NoTokens, TokenAuth};
@@ -59,17 +63,22 @@ const REMOVED_COMMANDS: &[&str] = &[
     "DEBUG",
     "MODULE",
     "REPLICAOF",
-    "SAVE",
     "SHUTDOWN",
     "SLAVEOF",
 ];
 
-/// The name `MIGRATE` has on a cluster's servers: known only to memshift, which moves
-/// keys with it when resharding.
-fn migrate_command(admin_password: &str) -> String {
+/// Commands MemoryDB restricts that memshift itself needs: each takes a name on a
+/// cluster's servers that only memshift knows ([`secret_command`]). `MIGRATE` moves keys
+/// when resharding; `SAVE` writes a snapshot's RDB file.
+const SECRET_COMMANDS: &[&str] = &["MIGRATE", "SAVE"];
+
+/// The name a restricted command memshift needs has on a cluster's servers.
+fn secret_command(command: &str, admin_password: &str) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("migrate:{admin_password}").as_bytes());
-    format!("MIGRATE-{}", hex::encode(&digest[..12]))
+    let digest = sha2::Sha256::digest(
+        format!("{}:{admin_password}", command.to_ascii_lowercase()).as_bytes(),
+    );
+    format!("{command}-{}", hex::encode(&digest[..12]))
 }
 
 /// The user memshift administers each server with; never one of the cluster's users.
@@ -107,6 +116,15 @@ pub struct DesiredCluster {
     /// Host names the service reports for the cluster, for its certificate.
     pub dns_names: Vec<String>,
     pub users: Vec<DesiredUser>,
+    /// The snapshot a new cluster takes its data from.
+    pub restore: Option<String>,
+}
+
+/// What a region's servers must be: its clusters, and the snapshots whose data is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub clusters: Vec<DesiredCluster>,
+    pub snapshots: Vec<DesiredSnapshot>,
 }
 
 impl DesiredCluster {
@@ -165,11 +183,23 @@ struct Running {
     front: Arc<Front>,
     /// What it was formed as; another shape needs another cluster.
     shape: (Vec<DesiredShard>, bool),
+    /// Where its nodes' directories are.
+    dir: PathBuf,
+    /// The server its cluster endpoint reaches: its first shard's primary.
+    endpoint_backend: Arc<std::sync::atomic::AtomicU16>,
 }
 
 impl Running {
     fn servers(&self) -> impl Iterator<Item = &Server> {
         self.shards.iter().flatten()
+    }
+
+    /// Points the cluster endpoint at the first shard's primary (first of its servers).
+    fn follow_primary(&self) {
+        if let Some(primary) = self.shards.first().and_then(|s| s.first()) {
+            self.endpoint_backend
+                .store(primary.backend, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 
@@ -187,6 +217,15 @@ pub struct Redis {
     tls: OnceLock<Arc<Authority>>,
     /// Where endpoints listen and the host they are reported at.
     endpoints: Arc<Endpoints>,
+    /// Where the nodes' data and the snapshots are: under the data directory, or a
+    /// temporary directory of this instance's own.
+    root: PathBuf,
+    /// Whether `root` is this instance's own, to be removed when it stops.
+    temporary: bool,
+    /// Whether every write is on disk before it is acknowledged (with a data directory).
+    durable: bool,
+    /// Clusters whose lost servers are being started again.
+    recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -218,7 +257,23 @@ impl Redis {
             token_auth: OnceLock::new(),
             tls: authority,
             endpoints,
+            root: temporary_root(),
+            temporary: true,
+            durable: false,
+            recovering: Mutex::default(),
         }
+    }
+
+    /// Keeps the nodes' data and the snapshots under `data_dir` when there is one, where
+    /// they survive restarts and every write is on disk before it is acknowledged.
+    #[must_use]
+    pub fn with_data_dir(mut self, data_dir: Option<&Path>) -> Self {
+        if let Some(dir) = data_dir {
+            self.root = dir.join("redis");
+            self.temporary = false;
+            self.durable = true;
+        }
+        self
     }
 
     /// Sets how IAM tokens are checked (before any cluster starts); until then, every
@@ -257,43 +312,76 @@ impl Redis {
         self.ports.any_in(scope)
     }
 
-    /// The regions with a cluster that lost a server: they need a reconcile, which forms
-    /// the cluster again. Answers none while clusters are being formed or stopped.
+    /// The regions with a cluster that lost a server: they need a reconcile, which starts
+    /// the lost servers again. Such clusters are recovering until it is done. Answers
+    /// none while clusters are being formed or stopped.
     pub fn exited(&self) -> Vec<Scope> {
         let Ok(mut running) = self.clusters.try_lock() else {
             return Vec::new();
         };
-        let mut scopes: Vec<Scope> = running
-            .iter_mut()
-            .filter_map(|((scope, name), cluster)| {
-                let lost = cluster
-                    .shards
-                    .iter_mut()
-                    .flatten()
-                    .any(|s| !matches!(s.child.try_wait(), Ok(None)));
-                if lost {
-                    tracing::warn!(cluster = %name, "a redis server of the cluster exited");
+        let mut scopes: Vec<Scope> = Vec::new();
+        for ((scope, name), cluster) in running.iter_mut() {
+            let lost: Vec<String> = cluster
+                .shards
+                .iter_mut()
+                .flatten()
+                .filter_map(|s| match s.child.try_wait() {
+                    Ok(None) => None,
+                    Ok(Some(status)) => Some(format!("{} ({status})", s.name)),
+                    Err(e) => Some(format!("{} ({e})", s.name)),
+                })
+                .collect();
+            if !lost.is_empty() {
+                tracing::warn!(cluster = %name, servers = ?lost, "a redis server of the cluster exited");
+                self.recovering_set().insert((scope.clone(), name.clone()));
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
                 }
-                lost.then(|| scope.clone())
-            })
-            .collect();
-        scopes.dedup();
+            }
+        }
         scopes
     }
 
-    /// Makes the region's servers match its clusters: forms new clusters, stops deleted
-    /// ones, and sets users on every node. Problems are logged: the control plane has
-    /// already changed. `desired` is read once the servers are locked, so that concurrent
-    /// changes are applied in the order they were made.
-    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Vec<DesiredCluster>) {
+    fn recovering_set(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<(Scope, String)>> {
+        self.recovering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a cluster lost a server that is being started again.
+    #[must_use]
+    pub fn recovering(&self, scope: &Scope, cluster: &str) -> bool {
+        self.recovering_set()
+            .contains(&(scope.clone(), cluster.to_owned()))
+    }
+
+    /// Makes the region's servers match its clusters and snapshots: takes and copies the
+    /// snapshots asked for (before any cluster stops, so that a deleted cluster's final
+    /// snapshot holds its data), removes those no longer asked for, stops deleted clusters
+    /// and removes their data, forms new clusters (on the data they have, or from a
+    /// snapshot), starts lost servers again, and sets users on every node. Problems are
+    /// logged: the control plane has already changed. `desired` is read once the servers
+    /// are locked, so that concurrent changes are applied in the order they were made.
+    pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Desired) {
         let Some(binary) = &self.binary else {
             return;
         };
         let mut running = self.clusters.lock().await;
-        let clusters = &desired();
-        if clusters.is_empty() && !running.keys().any(|(s, _)| s == scope) {
+        let Desired {
+            clusters,
+            snapshots,
+        } = &desired();
+        let region = self.region_dir(scope);
+        if clusters.is_empty()
+            && snapshots.is_empty()
+            && !running.keys().any(|(s, _)| s == scope)
+            && !region.exists()
+        {
             return;
         }
+        self.settle_snapshots(scope, &running, snapshots).await;
         let gone: Vec<(Scope, String)> = running
             .keys()
             .filter(|(s, name)| s == scope && !clusters.iter().any(|c| &c.name == name))
@@ -306,91 +394,155 @@ impl Redis {
                 tracing::info!(cluster = %key.1, "redis cluster stopped");
             }
         }
+        // The data of clusters that are gone (also those deleted while memshift was down).
+        remove_other_dirs(
+            &region.join(CLUSTERS_DIR),
+            clusters.iter().map(|c| path_component(&c.name)),
+        );
         for cluster in clusters {
-            let key = (scope.clone(), cluster.name.clone());
-            // A cluster with a dead server, or asked for another TLS setting, is formed
-            // again; one asked for other shards or replicas is changed in place.
-            let healthy = running.get_mut(&key).is_some_and(|r| {
-                r.shape.1 == cluster.tls
-                    && r.shards
-                        .iter_mut()
-                        .flatten()
-                        .all(|s| matches!(s.child.try_wait(), Ok(None)))
-            });
-            if healthy
-                && let Some(formed) = running.get_mut(&key)
-                && formed.shape.0 != cluster.shards
-            {
-                let old: Vec<String> = formed.servers().map(|s| s.name.clone()).collect();
-                let started = Instant::now();
-                let result = self.reshape(binary, formed, cluster).await;
-                for name in old {
-                    self.node_ports.remove(&(scope.clone(), name));
-                }
-                for server in formed.servers() {
-                    self.node_ports
-                        .set((scope.clone(), server.name.clone()), server.endpoint);
-                }
-                match result {
-                    Ok(()) => tracing::info!(
+            self.bring(binary, scope, &mut running, cluster).await;
+            self.recovering_set()
+                .remove(&(scope.clone(), cluster.name.clone()));
+        }
+    }
+
+    /// Brings one cluster to what is desired: reshaped in place, its lost servers started
+    /// again, or formed (again); then its users set.
+    async fn bring(
+        &self,
+        binary: &Path,
+        scope: &Scope,
+        running: &mut HashMap<(Scope, String), Running>,
+        cluster: &DesiredCluster,
+    ) {
+        let key = (scope.clone(), cluster.name.clone());
+        let mut whole = running.get_mut(&key).is_some_and(|r| {
+            r.shape.1 == cluster.tls
+                && r.shards
+                    .iter_mut()
+                    .flatten()
+                    .all(|s| matches!(s.child.try_wait(), Ok(None)))
+        });
+        if !whole
+            && let Some(formed) = running.get_mut(&key)
+            && formed.shape.1 == cluster.tls
+        {
+            // Lost servers start again on their data, in place.
+            let started = Instant::now();
+            match self.recover(binary, formed, cluster).await {
+                Ok(names) => {
+                    whole = true;
+                    tracing::info!(
                         cluster = %cluster.name,
+                        servers = ?names,
+                        millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "redis servers started again on their data; the cluster is whole"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.name, error = %e, "cannot start lost redis servers again in place");
+                }
+            }
+        }
+        if whole
+            && let Some(formed) = running.get_mut(&key)
+            && formed.shape.0 != cluster.shards
+        {
+            self.reshape_logged(binary, scope, formed, cluster).await;
+        }
+        if !whole {
+            if let Some(old) = running.remove(&key) {
+                tracing::warn!(cluster = %cluster.name, "redis cluster changed TLS or cannot recover; forming it again on its data");
+                self.forget(scope, &old);
+                stop(old).await;
+                // Its endpoints' ports stay its own while it forms again.
+                for port in cluster.endpoint_ports() {
+                    self.endpoints.hold(Kind::Redis, scope, port);
+                }
+            }
+            let started = Instant::now();
+            match self.form(binary, scope, cluster).await {
+                Ok(formed) => {
+                    tracing::info!(
+                        cluster = %cluster.name,
+                        port = formed.endpoint,
                         nodes = formed.servers().count(),
                         millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                        "redis cluster reshaped"
-                    ),
-                    Err(e) => {
-                        tracing::error!(cluster = %cluster.name, error = %e, "cannot reshape a redis cluster");
+                        "redis cluster formed"
+                    );
+                    self.ports.set(key.clone(), formed.endpoint);
+                    for server in formed.servers() {
+                        self.node_ports
+                            .set((scope.clone(), server.name.clone()), server.endpoint);
                     }
+                    running.insert(key.clone(), formed);
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.name, error = %e, "cannot form a redis cluster");
+                    return;
                 }
             }
-            if !healthy {
-                if let Some(old) = running.remove(&key) {
-                    tracing::warn!(cluster = %cluster.name, "redis cluster changed shape or lost a server; forming it again");
-                    self.forget(scope, &old);
-                    stop(old).await;
-                    // Its endpoints' ports stay its own while it forms again.
-                    for port in cluster.endpoint_ports() {
-                        self.endpoints.hold(Kind::Redis, scope, port);
-                    }
-                }
-                let started = Instant::now();
-                match self.form(binary, cluster).await {
-                    Ok(formed) => {
-                        tracing::info!(
-                            cluster = %cluster.name,
-                            port = formed.endpoint,
-                            nodes = formed.servers().count(),
-                            millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                            "redis cluster formed"
-                        );
-                        self.ports.set(key.clone(), formed.endpoint);
-                        for server in formed.servers() {
-                            self.node_ports
-                                .set((scope.clone(), server.name.clone()), server.endpoint);
-                        }
-                        running.insert(key.clone(), formed);
-                    }
-                    Err(e) => {
-                        tracing::error!(cluster = %cluster.name, error = %e, "cannot form a redis cluster");
-                        continue;
-                    }
-                }
-            }
-            if let Some(formed) = running.get(&key)
-                && let Err(e) = apply_users(formed, &cluster.users).await
-            {
-                tracing::error!(cluster = %cluster.name, error = %e, "cannot apply the ACL's users");
+        }
+        if let Some(formed) = running.get(&key)
+            && let Err(e) = apply_users(formed, &cluster.users).await
+        {
+            tracing::error!(cluster = %cluster.name, error = %e, "cannot apply the ACL's users");
+        }
+    }
+
+    async fn reshape_logged(
+        &self,
+        binary: &Path,
+        scope: &Scope,
+        formed: &mut Running,
+        cluster: &DesiredCluster,
+    ) {
+        let old: Vec<String> = formed.servers().map(|s| s.name.clone()).collect();
+        let started = Instant::now();
+        let mut result = self.reshape(binary, formed, cluster).await;
+        // The layout puts servers in the order of their names: the primaries go first.
+        if let Err(e) = durable::order_by_role(formed).await {
+            result = result.and(Err(e));
+        }
+        for name in old {
+            self.node_ports.remove(&(scope.clone(), name));
+        }
+        for server in formed.servers() {
+            self.node_ports
+                .set((scope.clone(), server.name.clone()), server.endpoint);
+        }
+        match result {
+            Ok(()) => tracing::info!(
+                cluster = %cluster.name,
+                nodes = formed.servers().count(),
+                millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "redis cluster reshaped"
+            ),
+            Err(e) => {
+                tracing::error!(cluster = %cluster.name, error = %e, "cannot reshape a redis cluster");
             }
         }
     }
 
-    /// Stops every server (at shutdown).
+    /// Stops every server (at shutdown). Data under a data directory stays; a temporary
+    /// root goes.
     pub async fn stop_all(&self) {
         let mut running = self.clusters.lock().await;
         for ((scope, _), cluster) in running.drain() {
             self.forget(&scope, &cluster);
             stop(cluster).await;
         }
+        self.recovering_set().clear();
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    /// Stops every server and removes every node's data and every snapshot (after a
+    /// reset of the state).
+    pub async fn reset(&self) {
+        self.stop_all().await;
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 
     fn forget(&self, scope: &Scope, cluster: &Running) {
@@ -402,20 +554,52 @@ impl Redis {
         }
     }
 
-    /// Starts every node of a cluster, joins them into one cluster with its slots and
-    /// replicas, and opens the endpoints once it is whole.
+    /// The directory of a region's clusters and snapshots.
+    fn region_dir(&self, scope: &Scope) -> PathBuf {
+        self.root
+            .join(path_component(&scope.account))
+            .join(path_component(&scope.region))
+    }
+
+    /// The directory of a cluster's nodes, one directory each.
+    fn cluster_dir(&self, scope: &Scope, cluster: &str) -> PathBuf {
+        self.region_dir(scope)
+            .join(CLUSTERS_DIR)
+            .join(path_component(cluster))
+    }
+
+    /// Starts every node of a cluster and makes them one cluster, then opens the
+    /// endpoints. Nodes that all hold a cluster's configuration from an earlier run start
+    /// on it and their data, and meet again; otherwise the cluster is new: its slots and
+    /// replicas are assigned, and it takes a snapshot's data when it was made from one.
     #[allow(
         clippy::too_many_lines,
         reason = "one formation, step by step, each undone on failure"
     )]
-    async fn form(&self, binary: &Path, desired: &DesiredCluster) -> Result<Running, String> {
+    async fn form(
+        &self,
+        binary: &Path,
+        scope: &Scope,
+        desired: &DesiredCluster,
+    ) -> Result<Running, String> {
         let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
         let mut bytes = [0u8; 24];
         rand::fill(&mut bytes);
         let admin_password = hex::encode(bytes);
+        let dir = self.cluster_dir(scope, &desired.name);
         let node_names: Vec<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
+        let resumed = node_names
+            .iter()
+            .all(|n| dir.join(path_component(n)).join("nodes.conf").is_file());
+        if resumed {
+            remove_other_dirs(&dir, node_names.iter().map(|n| path_component(n)));
+        } else {
+            // Nothing to resume (or only part of it, after a crash while it changed
+            // shape): the cluster starts anew.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         let servers = self
-            .start_nodes(binary, desired, &node_names, &admin_password)
+            .start_nodes(binary, desired, &node_names, &admin_password, &dir)
             .await?;
         let shards: Vec<Vec<Server>> = {
             let mut rest = servers.into_iter();
@@ -437,10 +621,28 @@ impl Redis {
                 tls: None,
             }),
             shape: (desired.shards.clone(), desired.tls),
+            dir,
+            endpoint_backend: Arc::default(),
         };
-        if let Err(e) = join(&running, desired).await {
+        let joined = if resumed {
+            durable::rejoin(&mut running).await
+        } else {
+            join(&running, desired).await
+        };
+        if let Err(e) = joined {
             stop(running).await;
             return Err(e);
+        }
+        if !resumed && let Some(snapshot) = &desired.restore {
+            let from = self.snapshot_dir(scope, snapshot);
+            match self.restore(binary, &from, &running, desired).await {
+                Ok(keys) => {
+                    tracing::info!(cluster = %desired.name, snapshot = %snapshot, keys, "redis cluster restored from a snapshot");
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %desired.name, snapshot = %snapshot, error = %e, "cannot restore a snapshot's data");
+                }
+            }
         }
         let tls = if desired.tls {
             let names = endpoint_names(
@@ -472,11 +674,11 @@ impl Redis {
             }
         };
         running.endpoint = endpoint.local_addr().map_or(0, |a| a.port());
-        let first_primary = running.shards[0][0].backend;
-        running.endpoint_proxy = Some(tokio::spawn(proxy::serve(
+        running.follow_primary();
+        running.endpoint_proxy = Some(tokio::spawn(proxy::serve_moving(
             endpoint,
             Arc::clone(&running.front),
-            first_primary,
+            Arc::clone(&running.endpoint_backend),
         )));
         for server in running.shards.iter_mut().flatten() {
             server.serve(&running.front);
@@ -485,16 +687,34 @@ impl Redis {
     }
 }
 
+/// The subdirectory of a region's directory that holds its clusters.
+const CLUSTERS_DIR: &str = "clusters";
+
+/// Removes the entries of `dir` but those named `keep`.
+fn remove_other_dirs(dir: &Path, keep: impl Iterator<Item = String>) {
+    let keep: std::collections::HashSet<String> = keep.collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !keep.contains(&name) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Redis {
-    /// Starts the named nodes of a cluster, each with its endpoint's listener bound (on
-    /// the port it had, when still free) but not yet serving. All or none: on failure,
-    /// those started are stopped.
+    /// Starts the named nodes of a cluster, each in its directory under `dir`, with its
+    /// endpoint's listener bound (on the port it had, when still free) but not yet
+    /// serving. All or none: on failure, those started are stopped.
     async fn start_nodes(
         &self,
         binary: &Path,
         desired: &DesiredCluster,
         names: &[&String],
         admin_password: &str,
+        dir: &Path,
     ) -> Result<Vec<Server>, String> {
         let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
         // The nodes' own certificate, for TLS between them on loopback.
@@ -518,18 +738,23 @@ impl Redis {
                 let mut tries = 0;
                 let mut server = loop {
                     tries += 1;
-                    match start_server(
+                    let start = NodeStart {
                         binary,
-                        &desired.name,
+                        cluster: &desired.name,
                         name,
-                        (self.endpoints.host(), endpoint),
+                        announced: (self.endpoints.host(), endpoint),
                         inner,
-                        ca,
+                        ca_pem: ca,
                         admin_password,
-                    )
-                    .await
-                    {
-                        Err(e) if tries < 3 && e.contains("Failed listening") => {}
+                        dir: dir.join(path_component(name)),
+                        durable: self.durable,
+                    };
+                    match start_server(start).await {
+                        Err(e) if tries < 3 && e.contains("Failed listening") => {
+                            let _ = std::fs::remove_file(
+                                dir.join(path_component(name)).join(PORTS_FILE),
+                            );
+                        }
                         other => break other,
                     }
                 }?;
@@ -591,14 +816,7 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
         .await?;
     }
     let servers: Vec<&Server> = cluster.servers().collect();
-    for other in servers.iter().skip(1) {
-        let (port, bus) = (other.backend.to_string(), other.bus.to_string());
-        call::<()>(
-            &mut conns[0],
-            &["CLUSTER", "MEET", "127.0.0.1", &port, &bus],
-        )
-        .await?;
-    }
+    meet(&mut conns[0], &servers).await?;
     let deadline = Instant::now() + FORM_TIMEOUT;
     wait_known(&mut conns, servers.len(), deadline).await?;
     for (i, conn) in conns.iter_mut().enumerate() {
@@ -608,6 +826,35 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
         }
     }
     wait_whole(&mut conns, &primary_of, deadline).await
+}
+
+/// Introduces every server but the first to the first (whose connection `first` is); the
+/// cluster bus spreads the news.
+async fn meet(first: &mut MultiplexedConnection, servers: &[&Server]) -> Result<(), String> {
+    for other in servers.iter().skip(1) {
+        let (port, bus) = (other.backend.to_string(), other.bus.to_string());
+        call::<()>(first, &["CLUSTER", "MEET", "127.0.0.1", &port, &bus]).await?;
+    }
+    Ok(())
+}
+
+/// Runs a server configured through its standard input; it dies with memshift.
+async fn spawn_configured(binary: &Path, config: &str) -> Result<Child, String> {
+    let mut child = Command::from(super::orphans::command(binary))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(config.as_bytes())
+            .await
+            .map_err(|e| format!("cannot configure the server: {e}"))?;
+    }
+    Ok(child)
 }
 
 /// Waits until every node knows `total` nodes, none of them still being met.
@@ -675,6 +922,33 @@ async fn pause(deadline: Instant, what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A temporary root, one per instance: servers of one process (as in tests) must not
+/// remove each other's data when they stop. Its name carries the pid, so that a later
+/// memshift removes it if this one dies without doing so.
+fn temporary_root() -> PathBuf {
+    let mut tag = [0u8; 4];
+    rand::fill(&mut tag);
+    std::env::temp_dir().join(format!(
+        "memshift-redis-{}-{}",
+        std::process::id(),
+        hex::encode(tag)
+    ))
+}
+
+/// A name as one component of a path: as it is when it is plain, else in hex.
+fn path_component(name: &str) -> String {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if plain {
+        name.to_owned()
+    } else {
+        format!("x{}", hex::encode(name))
+    }
+}
+
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -682,79 +956,103 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Starts one node: a server in cluster mode, in its own temporary directory, with the
-/// nodes' certificate, announcing `endpoint` to its plain-text clients.
-async fn start_server(
-    binary: &Path,
-    cluster: &str,
-    name: &str,
-    announced: (&str, u16),
-    inner: &crate::tls::Leaf,
-    ca_pem: &str,
-    admin_password: &str,
-) -> Result<Server, String> {
-    // Three distinct ports, held together while they are chosen.
+/// What a node starts with.
+struct NodeStart<'a> {
+    binary: &'a Path,
+    cluster: &'a str,
+    name: &'a str,
+    /// The host and port it announces: its endpoint's.
+    announced: (&'a str, u16),
+    /// The nodes' certificate, for TLS between them.
+    inner: &'a crate::tls::Leaf,
+    ca_pem: &'a str,
+    admin_password: &'a str,
+    /// Its directory: its cluster configuration, its append-only file, its ports.
+    dir: PathBuf,
+    /// Whether every write is on disk before it is acknowledged.
+    durable: bool,
+}
+
+/// The file in a node's directory that names the ports it listened on, so that it
+/// listens on them again when it starts on the same data (its peers know it there).
+const PORTS_FILE: &str = "memshift-ports";
+
+/// The three ports a node listens on (for plain-text clients, TLS peers and the cluster
+/// bus): those it had when they are all free, else three others, held together while
+/// they are chosen.
+fn node_ports(dir: &Path) -> Result<(u16, u16, u16), String> {
+    let earlier: Option<Vec<u16>> = std::fs::read_to_string(dir.join(PORTS_FILE))
+        .ok()
+        .and_then(|text| text.split_whitespace().map(|p| p.parse().ok()).collect());
+    if let Some(ports) = earlier.filter(|p| p.len() == 3) {
+        let held: Result<Vec<std::net::TcpListener>, _> = ports
+            .iter()
+            .map(|p| std::net::TcpListener::bind(("127.0.0.1", *p)))
+            .collect();
+        if held.is_ok() {
+            return Ok((ports[0], ports[1], ports[2]));
+        }
+    }
     let held: Vec<std::net::TcpListener> = (0..3)
         .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("no free port: {e}"))?;
     let port = |i: usize| held[i].local_addr().map_or(0, |a| a.port());
-    let (backend, tls_port, bus) = (port(0), port(1), port(2));
-    drop(held);
-    let dir = std::env::temp_dir().join(format!(
-        "memshift-redis-{}-{name}-{backend}",
-        std::process::id()
-    ));
+    Ok((port(0), port(1), port(2)))
+}
+
+/// Starts one node: a server in cluster mode, in its directory (on the data it holds
+/// there, if any), with the nodes' certificate, announcing its endpoint to its
+/// plain-text clients.
+async fn start_server(start: NodeStart<'_>) -> Result<Server, String> {
+    let dir = start.dir;
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (backend, tls_port, bus) = node_ports(&dir)?;
     let files = [
-        ("node.pem", inner.cert_pem.as_str()),
-        ("node.key", inner.key_pem.as_str()),
-        ("ca.pem", ca_pem),
+        ("node.pem", start.inner.cert_pem.as_str()),
+        ("node.key", start.inner.key_pem.as_str()),
+        ("ca.pem", start.ca_pem),
     ];
     for (file, contents) in files {
-        // The directory is new and dies with the server: no need to wait for the disk.
-        write_private(&dir.join(file), contents, false)?;
+        // Issued afresh at every start; read by the server at once.
+        let path = dir.join(file);
+        let _ = std::fs::remove_file(&path);
+        write_private(&path, contents, false)?;
     }
-    let config = server_config(&dir, (backend, tls_port, bus), announced, admin_password);
-    let mut child = Command::from(super::orphans::command(binary))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(config.as_bytes())
-            .await
-            .map_err(|e| format!("cannot configure the server: {e}"))?;
-    }
-    let server = Server {
-        name: name.to_owned(),
+    let config = server_config(
+        &dir,
+        (backend, tls_port, bus),
+        start.announced,
+        start.admin_password,
+        start.durable,
+    );
+    let child = spawn_configured(start.binary, &config).await?;
+    let mut server = Server {
+        name: start.name.to_owned(),
         child,
         backend,
         tls_port,
         bus,
-        endpoint: announced.1,
+        endpoint: start.announced.1,
         dir,
         listener: None,
         proxy: None,
     };
     let started = Instant::now();
-    let mut server = server;
     loop {
-        if admin_connection(server.backend, admin_password)
-            .await
-            .is_ok()
+        if let Ok(mut conn) = admin_connection(server.backend, start.admin_password).await
+            // A server still loading its data answers `LOADING` until it is done.
+            && call::<String>(&mut conn, &["PING"]).await.is_ok()
         {
             tracing::debug!(
-                cluster,
-                node = name,
+                cluster = start.cluster,
+                node = start.name,
                 port = server.backend,
                 tls_port = server.tls_port,
                 "redis server started"
             );
+            let ports = format!("{backend} {tls_port} {bus}\n");
+            let _ = std::fs::write(server.dir.join(PORTS_FILE), ports);
             return Ok(server);
         }
         if let Ok(Some(status)) = server.child.try_wait() {
@@ -782,8 +1080,12 @@ fn server_config(
     (backend, tls_port, bus): (u16, u16, u16),
     (host, endpoint): (&str, u16),
     admin_password: &str,
+    durable: bool,
 ) -> String {
     let d = dir.display();
+    // Every write is in the append-only file before it is acknowledged, on disk with a
+    // data directory (as MemoryDB's transaction log holds it), else within a second.
+    let fsync = if durable { "always" } else { "everysec" };
     // What MemoryDB restricts and nothing inside needs is gone from the server, so that it
     // answers `unknown command` itself; MIGRATE, which resharding needs, takes a name only
     // memshift knows.
@@ -791,14 +1093,17 @@ fn server_config(
     for command in REMOVED_COMMANDS {
         let _ = writeln!(renamed, "rename-command {command} \"\"");
     }
-    let _ = writeln!(
-        renamed,
-        "rename-command MIGRATE {}",
-        migrate_command(admin_password)
-    );
+    for command in SECRET_COMMANDS {
+        let _ = writeln!(
+            renamed,
+            "rename-command {command} {}",
+            secret_command(command, admin_password)
+        );
+    }
     format!(
         "port {backend}\nbind 127.0.0.1\nprotected-mode no\ndaemonize no\nsave \"\"\n\
-         appendonly no\nloglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
+         appendonly yes\nappendfsync {fsync}\naof-use-rdb-preamble yes\ndbfilename dump.rdb\n\
+         loglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
          cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
          cluster-node-timeout 5000\ncluster-announce-ip 127.0.0.1\n\
          cluster-announce-hostname {host}\ncluster-preferred-endpoint-type hostname\n\
@@ -813,7 +1118,7 @@ fn server_config(
 }
 
 /// A server dropped without [`stop_server`] (memshift's runtime ending, a panicking test)
-/// is killed, and its directory goes.
+/// is killed. Its directory stays: it is its cluster's to remove.
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(proxy) = self.proxy.take() {
@@ -825,7 +1130,17 @@ impl Drop for Server {
         while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A temporary root goes with its instance (in tests, a server dropped without stopping),
+/// once its servers are gone.
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.clusters.get_mut().clear();
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
     }
 }
 
@@ -843,7 +1158,13 @@ async fn stop_server(mut server: Server) {
     }
     let _ = server.child.start_kill();
     let _ = tokio::time::timeout(Duration::from_secs(5), server.child.wait()).await;
-    let _ = std::fs::remove_dir_all(&server.dir);
+}
+
+/// Stops a server that is no longer one of its cluster's nodes, and removes its data.
+async fn discard_server(server: Server) {
+    let dir = server.dir.clone();
+    stop_server(server).await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 async fn stop(mut cluster: Running) {

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use redis::aio::MultiplexedConnection;
 
 use super::{
-    DesiredCluster, FORM_TIMEOUT, Redis, Running, Server, admin_connection, call, query,
-    stop_server, wait_known, wait_whole,
+    DesiredCluster, FORM_TIMEOUT, Redis, Running, Server, admin_connection, call, discard_server,
+    query, wait_known, wait_whole,
 };
 
 /// Slots moved in one round of pipelined commands.
@@ -36,7 +36,7 @@ impl Redis {
             .filter(|n| !present.contains(n))
             .collect();
         let mut added = self
-            .start_nodes(binary, desired, &new_names, &password)
+            .start_nodes(binary, desired, &new_names, &password, &running.dir.clone())
             .await?;
         // New nodes know the cluster's users and serve their endpoints before any slot
         // (and so any client) is sent to them.
@@ -47,7 +47,7 @@ impl Redis {
             super::apply_users_on(&running.front, &password, added.iter(), &desired.users).await
         {
             for server in added {
-                stop_server(server).await;
+                discard_server(server).await;
             }
             return Err(e);
         }
@@ -74,7 +74,7 @@ impl Redis {
             );
         }
         for (_, server) in by_name.drain() {
-            stop_server(server).await;
+            discard_server(server).await;
         }
         running.shards = shards;
         for server in running.shards.iter_mut().flatten() {
@@ -227,7 +227,7 @@ async fn remove_gone(
     }
     for name in &gone {
         if let Some(server) = by_name.remove(name) {
-            stop_server(server).await;
+            discard_server(server).await;
         }
     }
     Ok(())
@@ -284,7 +284,7 @@ async fn migrate(
             if keys.is_empty() {
                 break;
             }
-            let mut cmd = redis::cmd(&super::migrate_command(password));
+            let mut cmd = redis::cmd(&super::secret_command("MIGRATE", password));
             cmd.arg("127.0.0.1")
                 .arg(target)
                 .arg("")
