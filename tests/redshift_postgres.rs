@@ -458,8 +458,21 @@ fn postmaster_of(cluster: &str) -> Option<u32> {
         })
 }
 
+async fn cluster_status(client: &aws_sdk_redshift::Client, id: &str) -> String {
+    client
+        .describe_clusters()
+        .cluster_identifier(id)
+        .send()
+        .await
+        .unwrap()
+        .clusters()[0]
+        .cluster_status()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A PostgreSQL server killed under its cluster is started again on its data, without a
-/// call to the API, and the log says so.
+/// call to the API; the cluster reads `rebooting` meanwhile.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_dies_is_started_again_with_its_data() {
     if !postgres_available() {
@@ -483,16 +496,26 @@ async fn a_server_that_dies_is_started_again_with_its_data() {
         .status()
         .unwrap();
     let killed = Instant::now();
+    // The cluster shows the transition while its server is started again.
+    let mut statuses: Vec<String> = Vec::new();
     let master = loop {
-        if let Ok(master) = login(port, "admin", "Sup3rSecret", "dev").await {
+        let status = cluster_status(&client, "revived").await;
+        if statuses.last() != Some(&status) {
+            statuses.push(status.clone());
+        }
+        if status == "available"
+            && statuses.len() > 1
+            && let Ok(master) = login(port, "admin", "Sup3rSecret", "dev").await
+        {
             break master;
         }
         assert!(
             killed.elapsed() < Duration::from_secs(10),
-            "the server did not come back"
+            "the server did not come back: statuses {statuses:?}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     };
+    assert_eq!(statuses, ["available", "rebooting", "available"]);
     eprintln!(
         "a killed postgres server answers again after {} ms",
         killed.elapsed().as_millis()

@@ -18,7 +18,7 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
@@ -86,6 +86,8 @@ pub struct Postgres {
     run_as: Option<(u32, u32)>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     ports: super::Ports,
+    /// Clusters whose server died and is being started again.
+    recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
     logins: OnceLock<Arc<dyn Logins>>,
     /// The CA of the fronts' certificates; without one, fronts decline SSL.
     authority: Option<Arc<Authority>>,
@@ -129,6 +131,7 @@ impl Postgres {
             run_as: run_as(),
             nodes: tokio::sync::Mutex::default(),
             ports: super::Ports::default(),
+            recovering: Mutex::default(),
             logins: OnceLock::new(),
             authority: None,
             endpoints: Arc::default(),
@@ -228,6 +231,19 @@ impl Postgres {
                 }
             }
         }
+        self.recovering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(s, _)| s != scope);
+    }
+
+    /// Whether a cluster's server died and is being started again.
+    #[must_use]
+    pub fn recovering(&self, scope: &Scope, cluster: &str) -> bool {
+        self.recovering
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&(scope.clone(), cluster.to_owned()))
     }
 
     /// The directory of a cluster's data, with a file naming whose it is.
@@ -275,7 +291,11 @@ impl Postgres {
             .filter_map(|((scope, cluster), node)| {
                 let exited = !matches!(node.child.try_wait(), Ok(None));
                 if exited {
-                    tracing::warn!(cluster = %cluster, "postgres server exited");
+                    tracing::warn!(cluster = %cluster, status = ?node.child.try_wait(), "postgres server exited");
+                    self.recovering
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((scope.clone(), cluster.clone()));
                 }
                 exited.then(|| scope.clone())
             })

@@ -279,6 +279,10 @@ pub(crate) fn with_env<T>(api: &Api, ctx: &RequestContext, run: impl FnOnce(&Env
         settings: &api.settings,
         new_ports: &new_ports,
         port_of: &port_of,
+        recovering: &|server: Server<'_>| match server {
+            Server::Cluster(id) => api.engines.postgres.recovering(&ctx.scope, id),
+            Server::Namespace(_) => false,
+        },
     })
 }
 

@@ -155,7 +155,7 @@ pub fn describe(
                 env.scope,
                 &env.settings.endpoint_host,
                 (env.port_of)(Server::Cluster(&cluster.identifier)),
-                cluster.status(env.now, delay),
+                shown_status(cluster, env),
             )],
             marker: None,
         });
@@ -170,7 +170,7 @@ pub fn describe(
                     env.scope,
                     &env.settings.endpoint_host,
                     (env.port_of)(Server::Cluster(&c.identifier)),
-                    c.status(env.now, delay),
+                    shown_status(c, env),
                 )
             })
             .collect(),
@@ -240,4 +240,13 @@ pub fn delete(
     let view = cluster.view(env.scope, &env.settings.endpoint_host, None, "deleting");
     store.purge(env.now, delay);
     Ok(ClusterResult(view))
+}
+
+/// A cluster's status as DescribeClusters shows it: `rebooting` while its server, which
+/// died, is being started again.
+fn shown_status(cluster: &ClusterRecord, env: &Env<'_>) -> &'static str {
+    match cluster.status(env.now, env.settings.cluster_creation_delay) {
+        "available" if (env.recovering)(Server::Cluster(&cluster.identifier)) => "rebooting",
+        status => status,
+    }
 }

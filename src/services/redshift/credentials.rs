@@ -208,6 +208,7 @@ mod tests {
             settings,
             new_ports: &|_| Ok(None),
             port_of: &|_| None,
+            recovering: &|_| false,
         }
     }
 

@@ -34,6 +34,8 @@ pub struct Env<'a> {
     /// The port a server's endpoint listens on now, when it runs: endpoints are reported
     /// where they are, even when the port chosen at creation was taken at a restart.
     pub port_of: &'a dyn Fn(Server<'_>) -> Option<u16>,
+    /// Whether a server that died is being started again.
+    pub recovering: &'a dyn Fn(Server<'_>) -> bool,
 }
 
 /// A PostgreSQL server behind an endpoint: a cluster's, or a Serverless namespace's.

@@ -23,6 +23,7 @@ fn env<'a>(scope: &'a Scope, settings: &'a ServiceSettings, key: Option<&'a str>
         settings,
         new_ports: &|_| Ok(None),
         port_of: &|_| None,
+        recovering: &|_| false,
     }
 }
 
