@@ -39,6 +39,14 @@ pub enum Error {
     ClusterAlreadyExists(String),
     #[error("Snapshot {0} not found.")]
     SnapshotNotFound(String),
+    #[error("Snapshot {0} already exists.")]
+    SnapshotAlreadyExists(String),
+    #[error("The quota of {0} snapshots per region has been reached.")]
+    SnapshotQuotaExceeded(usize),
+    #[error("{0}")]
+    InvalidSnapshotState(String),
+    #[error("{0}")]
+    InvalidClusterState(String),
     #[error("Subnet group {0} not found.")]
     SubnetGroupNotFound(String),
     #[error("Parameter group {0} not found.")]
@@ -74,6 +82,10 @@ impl Error {
             Error::ClusterNotFound(_) => "ClusterNotFoundFault",
             Error::ClusterAlreadyExists(_) => "ClusterAlreadyExistsFault",
             Error::SnapshotNotFound(_) => "SnapshotNotFoundFault",
+            Error::SnapshotAlreadyExists(_) => "SnapshotAlreadyExistsFault",
+            Error::SnapshotQuotaExceeded(_) => "SnapshotQuotaExceededFault",
+            Error::InvalidSnapshotState(_) => "InvalidSnapshotStateFault",
+            Error::InvalidClusterState(_) => "InvalidClusterStateFault",
             Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
             Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
             Error::MultiRegionClusterNotFound(_) => "MultiRegionClusterNotFoundFault",
@@ -97,6 +109,10 @@ impl Error {
             | Error::MultiRegionClusterNotFound(_) => StatusCode::NOT_FOUND,
             Error::UserAlreadyExists(_)
             | Error::ClusterAlreadyExists(_)
+            | Error::SnapshotAlreadyExists(_)
+            | Error::SnapshotQuotaExceeded(_)
+            | Error::InvalidSnapshotState(_)
+            | Error::InvalidClusterState(_)
             | Error::UserQuotaExceeded(_)
             | Error::DuplicateUserName(_)
             | Error::InvalidUserState(_)
