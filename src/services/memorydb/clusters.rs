@@ -39,6 +39,9 @@ pub struct ClusterEnv<'a> {
     pub node_port_of: &'a dyn Fn(&str) -> Option<u16>,
     /// The host the endpoints of running clusters are reported at.
     pub endpoint_host: &'a str,
+    /// Whether the engines hold the data of a snapshot, by snapshot name: until then the
+    /// snapshot is `creating`.
+    pub snapshot_ready: &'a dyn Fn(&str) -> bool,
 }
 
 const NODE_TYPES: &[&str] = &[
@@ -372,7 +375,9 @@ pub fn delete(
     })
 }
 
-fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
+/// A cluster's status: `creating` for the creation delay, `available` from then on.
+#[must_use]
+pub fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
     let delay = chrono::Duration::from_std(env.creation_delay).unwrap_or_default();
     if env.now < record.created + delay {
         "creating"
@@ -436,7 +441,7 @@ fn view(
                     })
                     .collect();
                 Shard {
-                    name: format!("{i:04}"),
+                    name: shard_name(i),
                     status: "available",
                     slots: format!("{first}-{last}"),
                     number_of_nodes: i32::try_from(nodes.len()).unwrap_or(i32::MAX),
@@ -486,12 +491,19 @@ fn view(
     }
 }
 
+/// A shard's name: its number from 1, in four digits (`0001`).
+#[must_use]
+pub fn shard_name(shard: i32) -> String {
+    format!("{shard:04}")
+}
+
 /// A timestamp as AWS JSON writes it: seconds since the epoch, with milliseconds.
 #[allow(
     clippy::cast_precision_loss,
     reason = "milliseconds since 1970 stay far below 2^52"
 )]
-fn epoch_seconds(t: DateTime<Utc>) -> f64 {
+#[must_use]
+pub fn epoch_seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
 
