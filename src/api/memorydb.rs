@@ -23,9 +23,9 @@ use crate::services::memorydb::model::{
     CreateSnapshotRequest, CreateUserRequest, DeleteAclRequest, DeleteClusterRequest,
     DeleteSnapshotRequest, DeleteUserRequest, DescribeAclsRequest, DescribeAclsResponse,
     DescribeClustersRequest, DescribeClustersResponse, DescribeSnapshotsRequest,
-    DescribeSnapshotsResponse, DescribeUsersRequest, DescribeUsersResponse, ListTagsRequest,
-    SnapshotResponse, TagListResponse, TagResourceRequest, UntagResourceRequest, UpdateAclRequest,
-    UpdateClusterRequest, UpdateUserRequest, UserResponse,
+    DescribeSnapshotsResponse, DescribeUsersRequest, DescribeUsersResponse, FailoverShardRequest,
+    ListTagsRequest, SnapshotResponse, TagListResponse, TagResourceRequest, UntagResourceRequest,
+    UpdateAclRequest, UpdateClusterRequest, UpdateUserRequest, UserResponse,
 };
 use crate::services::memorydb::{Error, acls, clusters, snapshots, tags, users};
 use crate::state::persist::Commit;
@@ -50,6 +50,7 @@ operations! {
     DescribeClusters(DescribeClustersRequest) -> DescribeClustersResponse;
     UpdateCluster(UpdateClusterRequest) -> ClusterResponse;
     DeleteCluster(DeleteClusterRequest) -> ClusterResponse;
+    FailoverShard(FailoverShardRequest) -> ClusterResponse;
     CreateSnapshot(CreateSnapshotRequest) -> SnapshotResponse;
     DescribeSnapshots(DescribeSnapshotsRequest) -> DescribeSnapshotsResponse;
     CopySnapshot(CopySnapshotRequest) -> SnapshotResponse;
@@ -203,6 +204,9 @@ pub fn execute(
                 }
                 Input::UpdateCluster(i) => Output::UpdateCluster(clusters::update(s, &env, &i)?),
                 Input::DeleteCluster(i) => Output::DeleteCluster(clusters::delete(s, &env, &i)?),
+                Input::FailoverShard(i) => {
+                    Output::FailoverShard(clusters::failover_shard(s, &env, &i)?)
+                }
                 Input::CreateSnapshot(i) => Output::CreateSnapshot(snapshots::create(s, &env, &i)?),
                 Input::DescribeSnapshots(i) => {
                     Output::DescribeSnapshots(snapshots::describe(s, &env, &i)?)

@@ -171,7 +171,8 @@ mod tests {
             "kms_key_id": null, "auto_minor_version_upgrade": true, "data_tiering": false,
             "created": "2026-01-01T00:00:00Z", "tags": []
         }))
-        .expect("a cluster record");
+        .expect("a cluster written before restores were recorded");
+        assert_eq!(cluster.restore_from, None);
         let mut region = Region::default();
         region.set_tracking(true);
         let snapshot = SnapshotRecord {

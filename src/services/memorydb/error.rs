@@ -47,6 +47,10 @@ pub enum Error {
     InvalidSnapshotState(String),
     #[error("{0}")]
     InvalidClusterState(String),
+    #[error("Shard {0} not found.")]
+    ShardNotFound(String),
+    #[error("{0}")]
+    TestFailoverNotAvailable(String),
     #[error("Subnet group {0} not found.")]
     SubnetGroupNotFound(String),
     #[error("Parameter group {0} not found.")]
@@ -86,6 +90,8 @@ impl Error {
             Error::SnapshotQuotaExceeded(_) => "SnapshotQuotaExceededFault",
             Error::InvalidSnapshotState(_) => "InvalidSnapshotStateFault",
             Error::InvalidClusterState(_) => "InvalidClusterStateFault",
+            Error::ShardNotFound(_) => "ShardNotFoundFault",
+            Error::TestFailoverNotAvailable(_) => "TestFailoverNotAvailableFault",
             Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
             Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
             Error::MultiRegionClusterNotFound(_) => "MultiRegionClusterNotFoundFault",
@@ -104,6 +110,7 @@ impl Error {
             | Error::TagNotFound(_)
             | Error::ClusterNotFound(_)
             | Error::SnapshotNotFound(_)
+            | Error::ShardNotFound(_)
             | Error::SubnetGroupNotFound(_)
             | Error::ParameterGroupNotFound(_)
             | Error::MultiRegionClusterNotFound(_) => StatusCode::NOT_FOUND,
@@ -113,6 +120,7 @@ impl Error {
             | Error::SnapshotQuotaExceeded(_)
             | Error::InvalidSnapshotState(_)
             | Error::InvalidClusterState(_)
+            | Error::TestFailoverNotAvailable(_)
             | Error::UserQuotaExceeded(_)
             | Error::DuplicateUserName(_)
             | Error::InvalidUserState(_)

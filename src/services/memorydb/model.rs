@@ -258,6 +258,10 @@ pub struct CreateClusterRequest {
     pub data_tiering: Option<bool>,
     #[serde(default)]
     pub tags: Option<Vec<Tag>>,
+    #[serde(default)]
+    pub snapshot_name: Option<String>,
+    #[serde(default)]
+    pub snapshot_arns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,6 +412,13 @@ pub struct DescribeClustersResponse {
     pub clusters: Vec<Cluster>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailoverShardRequest {
+    pub cluster_name: String,
+    pub shard_name: String,
 }
 
 #[derive(Debug, Deserialize)]

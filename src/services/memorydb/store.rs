@@ -83,6 +83,9 @@ pub struct ClusterRecord {
     /// `engine_port`.
     #[serde(default)]
     pub node_ports: std::collections::BTreeMap<String, u16>,
+    /// The snapshot the cluster was created from, whose data its servers load.
+    #[serde(default)]
+    pub restore_from: Option<String>,
 }
 
 /// A MemoryDB snapshot: the cluster's configuration when it was taken, and where its

@@ -1,4 +1,4 @@
-//! Snapshots: the service's rules, without a wire or an engine.
+//! Snapshots, restores and failovers: the service's rules, without a wire or an engine.
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::clusters::{self, ClusterEnv};
 use super::model::{
     ClusterResponse, CopySnapshotRequest, CreateClusterRequest, CreateSnapshotRequest,
-    DeleteSnapshotRequest, DescribeSnapshotsRequest, ListTagsRequest, Snapshot, TagResourceRequest,
-    UntagResourceRequest,
+    DeleteClusterRequest, DeleteSnapshotRequest, DescribeSnapshotsRequest, FailoverShardRequest,
+    ListTagsRequest, Snapshot, TagResourceRequest, UntagResourceRequest,
 };
 use super::store::{MAX_SNAPSHOTS, SnapshotData};
 use super::{Error, Store, snapshots, tags};
@@ -430,6 +430,143 @@ fn delete_snapshot_answers_deleting_and_removes_it() {
         delete(&mut store, &env, "s1").unwrap_err().code(),
         "SnapshotNotFoundFault"
     );
+}
+
+#[test]
+fn delete_cluster_takes_its_final_snapshot() {
+    let scope = scope();
+    let env = env(&scope, READY, Duration::ZERO);
+    let mut store = fixture(&env);
+    let delete_cluster = |store: &mut Store, input: Value| {
+        clusters::delete(store, &env, &from::<DeleteClusterRequest>(input))
+    };
+    for (input, code) in [
+        (
+            json!({"ClusterName": "c1", "FinalSnapshotName": "s1"}),
+            "SnapshotAlreadyExistsFault",
+        ),
+        (
+            json!({"ClusterName": "c1", "FinalSnapshotName": "bad_name"}),
+            "InvalidParameterValueException",
+        ),
+        (
+            json!({"ClusterName": "nope", "FinalSnapshotName": "last"}),
+            "ClusterNotFoundFault",
+        ),
+    ] {
+        let e = delete_cluster(&mut store, input.clone()).unwrap_err();
+        assert_eq!(e.code(), code, "{input}");
+        assert_unchanged(&mut store);
+    }
+    assert!(store.clusters.contains_key("c1"));
+
+    let out = delete_cluster(
+        &mut store,
+        json!({"ClusterName": "c1", "FinalSnapshotName": "Last"}),
+    )
+    .unwrap();
+    assert_eq!(out.cluster.status, "deleting");
+    assert!(!store.clusters.contains_key("c1"));
+    let last = &store.snapshots["last"];
+    assert_eq!(last.source, "manual");
+    assert_eq!(last.data, SnapshotData::Cluster("c1".to_owned()));
+    assert_eq!(
+        (last.cluster.num_shards, last.cluster.replicas_per_shard),
+        (3, 2)
+    );
+    let shown = describe(&store, &env, json!({"SnapshotName": "last"})).unwrap();
+    assert_eq!(shown[0].cluster_configuration.name, "c1");
+}
+
+#[test]
+fn clusters_restore_from_available_snapshots() {
+    let scope = scope();
+    let env = env(&scope, READY, Duration::ZERO);
+    let mut store = fixture(&env);
+    let out = create_cluster(
+        &mut store,
+        &env,
+        &json!({"ClusterName": "restored", "SnapshotName": "S1"}),
+    );
+    assert_eq!(out.cluster.number_of_shards, 3);
+    let record = &store.clusters["restored"];
+    assert_eq!(record.restore_from.as_deref(), Some("s1"));
+    assert_eq!(record.replicas_per_shard, 1, "replicas keep their default");
+    create_cluster(
+        &mut store,
+        &env,
+        &json!({"ClusterName": "resharded", "SnapshotName": "s1", "NumShards": 2}),
+    );
+    assert_eq!(store.clusters["resharded"].num_shards, 2);
+    assert_eq!(store.clusters["c2"].restore_from, None);
+    forget_writes(&mut store);
+
+    let pending = ClusterEnv {
+        snapshot_ready: NOT_READY,
+        ..env
+    };
+    for (env, input, says) in [
+        (&env, json!({"SnapshotName": "gone"}), "not found"),
+        (
+            &pending,
+            json!({"SnapshotName": "s1"}),
+            "still being created",
+        ),
+        (
+            &env,
+            json!({"SnapshotArns": ["arn:aws:s3:::bucket/dump.rdb"]}),
+            "not emulated",
+        ),
+    ] {
+        let mut body = json!({"ClusterName": "c9", "NodeType": "db.t4g.small",
+                              "ACLName": "open-access"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(input.as_object().unwrap().clone());
+        let e = clusters::create(&mut store, env, &from(body)).unwrap_err();
+        assert_eq!(e.code(), "InvalidParameterValueException", "{input}");
+        assert!(e.to_string().contains(says), "{e}");
+        assert_unchanged(&mut store);
+    }
+}
+
+#[test]
+fn failover_needs_a_known_shard_with_replicas() {
+    let scope = scope();
+    let env = env(&scope, READY, Duration::ZERO);
+    let mut store = fixture(&env);
+    create_cluster(
+        &mut store,
+        &env,
+        &json!({"ClusterName": "single", "NumReplicasPerShard": 0}),
+    );
+    let slow = ClusterEnv {
+        creation_delay: Duration::from_hours(1),
+        ..env
+    };
+    create_cluster(&mut store, &slow, &json!({"ClusterName": "young"}));
+    forget_writes(&mut store);
+    let failover = |env: &ClusterEnv<'_>, cluster: &str, shard: &str| {
+        let req: FailoverShardRequest = from(json!({"ClusterName": cluster, "ShardName": shard}));
+        clusters::failover_shard(&store, env, &req)
+    };
+    let out = failover(&env, "C1", "0003").unwrap();
+    assert_eq!(
+        (out.cluster.name.as_str(), out.cluster.status),
+        ("c1", "available")
+    );
+    for (env, cluster, shard, code) in [
+        (&env, "nope", "0001", "ClusterNotFoundFault"),
+        (&env, "c1", "0004", "ShardNotFoundFault"),
+        (&env, "c1", "1", "ShardNotFoundFault"),
+        (&env, "c1", "0000", "ShardNotFoundFault"),
+        (&env, "single", "0001", "TestFailoverNotAvailableFault"),
+        (&slow, "young", "0001", "InvalidClusterStateFault"),
+    ] {
+        let e = failover(env, cluster, shard).unwrap_err();
+        assert_eq!(e.code(), code, "{cluster} {shard}");
+    }
+    assert_unchanged(&mut store);
 }
 
 #[test]
