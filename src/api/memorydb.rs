@@ -19,13 +19,15 @@ use crate::engines::endpoints::Kind;
 use crate::protocol::error::{Failure, ProtocolError};
 use crate::protocol::json;
 use crate::services::memorydb::model::{
-    AclResponse, ClusterResponse, CreateAclRequest, CreateClusterRequest, CreateUserRequest,
-    DeleteAclRequest, DeleteClusterRequest, DeleteUserRequest, DescribeAclsRequest,
-    DescribeAclsResponse, DescribeClustersRequest, DescribeClustersResponse, DescribeUsersRequest,
-    DescribeUsersResponse, ListTagsRequest, TagListResponse, TagResourceRequest,
-    UntagResourceRequest, UpdateAclRequest, UpdateClusterRequest, UpdateUserRequest, UserResponse,
+    AclResponse, ClusterResponse, CopySnapshotRequest, CreateAclRequest, CreateClusterRequest,
+    CreateSnapshotRequest, CreateUserRequest, DeleteAclRequest, DeleteClusterRequest,
+    DeleteSnapshotRequest, DeleteUserRequest, DescribeAclsRequest, DescribeAclsResponse,
+    DescribeClustersRequest, DescribeClustersResponse, DescribeSnapshotsRequest,
+    DescribeSnapshotsResponse, DescribeUsersRequest, DescribeUsersResponse, FailoverShardRequest,
+    ListTagsRequest, SnapshotResponse, TagListResponse, TagResourceRequest, UntagResourceRequest,
+    UpdateAclRequest, UpdateClusterRequest, UpdateUserRequest, UserResponse,
 };
-use crate::services::memorydb::{Error, acls, clusters, tags, users};
+use crate::services::memorydb::{Error, acls, clusters, snapshots, tags, users};
 use crate::state::persist::Commit;
 
 /// The `X-Amz-Target` prefix of MemoryDB.
@@ -48,6 +50,11 @@ operations! {
     DescribeClusters(DescribeClustersRequest) -> DescribeClustersResponse;
     UpdateCluster(UpdateClusterRequest) -> ClusterResponse;
     DeleteCluster(DeleteClusterRequest) -> ClusterResponse;
+    FailoverShard(FailoverShardRequest) -> ClusterResponse;
+    CreateSnapshot(CreateSnapshotRequest) -> SnapshotResponse;
+    DescribeSnapshots(DescribeSnapshotsRequest) -> DescribeSnapshotsResponse;
+    CopySnapshot(CopySnapshotRequest) -> SnapshotResponse;
+    DeleteSnapshot(DeleteSnapshotRequest) -> SnapshotResponse;
     ListTags(ListTagsRequest) -> TagListResponse;
     TagResource(TagResourceRequest) -> TagListResponse;
     UntagResource(UntagResourceRequest) -> TagListResponse;
@@ -175,6 +182,8 @@ pub fn execute(
         now: api.state.clock().now(),
         creation_delay: api.settings.cluster_creation_delay,
         port_of: &port_of,
+        // wired to the engine by the engine layer
+        snapshot_ready: &|_| true,
     };
     let quota = api.settings.memorydb_user_quota;
     api.state
@@ -195,6 +204,15 @@ pub fn execute(
                 }
                 Input::UpdateCluster(i) => Output::UpdateCluster(clusters::update(s, &env, &i)?),
                 Input::DeleteCluster(i) => Output::DeleteCluster(clusters::delete(s, &env, &i)?),
+                Input::FailoverShard(i) => {
+                    Output::FailoverShard(clusters::failover_shard(s, &env, &i)?)
+                }
+                Input::CreateSnapshot(i) => Output::CreateSnapshot(snapshots::create(s, &env, &i)?),
+                Input::DescribeSnapshots(i) => {
+                    Output::DescribeSnapshots(snapshots::describe(s, &env, &i)?)
+                }
+                Input::CopySnapshot(i) => Output::CopySnapshot(snapshots::copy(s, &env, &i)?),
+                Input::DeleteSnapshot(i) => Output::DeleteSnapshot(snapshots::delete(s, &env, &i)?),
                 Input::ListTags(i) => Output::ListTags(tags::list(s, scope, &i)?),
                 Input::TagResource(i) => Output::TagResource(tags::tag(s, scope, &i)?),
                 Input::UntagResource(i) => Output::UntagResource(tags::untag(s, scope, &i)?),

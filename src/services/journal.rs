@@ -117,6 +117,8 @@ resource_kinds! {
         logged as "memorydb_acl" | "acl", snapshotted as memorydb_acls | "acls";
     MemorydbCluster: memorydb.clusters of memorydb::store::ClusterRecord, keyed by name,
         logged as "memorydb_cluster", snapshotted as memorydb_clusters;
+    MemorydbSnapshot: memorydb.snapshots of memorydb::store::SnapshotRecord, keyed by name,
+        logged as "memorydb_snapshot", snapshotted as memorydb_snapshots;
     RedshiftCluster: redshift.clusters of redshift::store::ClusterRecord, keyed by identifier,
         logged as "redshift_cluster" | "cluster", snapshotted as redshift_clusters | "clusters";
     ServerlessNamespace: serverless.namespaces of serverless::store::NamespaceRecord, keyed by name,
@@ -157,6 +159,55 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_are_logged_and_replayed() {
+        use crate::services::memorydb::store::{SnapshotData, SnapshotRecord};
+        let cluster: memorydb::store::ClusterRecord = serde_json::from_value(serde_json::json!({
+            "name": "c1", "description": null, "node_type": "db.t4g.small",
+            "acl_name": "open-access", "num_shards": 2, "replicas_per_shard": 1, "port": 6379,
+            "tls": true, "engine": "redis", "engine_version": "7.1",
+            "parameter_group": "default.memorydb-redis7", "subnet_group": "default",
+            "security_groups": [], "maintenance_window": "wed:08:00-wed:09:00",
+            "snapshot_window": "05:00-06:00", "snapshot_retention": 0, "sns_topic_arn": null,
+            "kms_key_id": null, "auto_minor_version_upgrade": true, "data_tiering": false,
+            "created": "2026-01-01T00:00:00Z", "tags": []
+        }))
+        .expect("a cluster written before restores were recorded");
+        assert_eq!(cluster.restore_from, None);
+        let mut region = Region::default();
+        region.set_tracking(true);
+        let snapshot = SnapshotRecord {
+            name: "s1".to_owned(),
+            source: "manual".to_owned(),
+            kms_key_id: None,
+            created: cluster.created,
+            tags: Vec::new(),
+            cluster,
+            data: SnapshotData::Cluster("c1".to_owned()),
+        };
+        region.memorydb.snapshots.insert("s1".to_owned(), snapshot);
+        let text = serde_json::to_string(&region.take_changes()).unwrap();
+        assert!(
+            text.contains(r#""kind":"memorydb_snapshot","name":"s1""#),
+            "{text}"
+        );
+        let mut replayed = Region::default();
+        for change in serde_json::from_str::<Vec<Change>>(&text).unwrap() {
+            replayed.apply(change);
+        }
+        let record = &replayed.memorydb.snapshots["s1"];
+        assert_eq!(record.data, SnapshotData::Cluster("c1".to_owned()));
+        assert_eq!(record.cluster.num_shards, 2);
+        let records = replayed.records();
+        assert_eq!(records.memorydb_snapshots.len(), 1);
+        assert!(
+            Region::from_records(records)
+                .memorydb
+                .snapshots
+                .contains_key("s1")
+        );
+    }
+
+    #[test]
     fn data_directories_of_earlier_versions_still_load() {
         let entry = r#"{"op":"changes","account":"000000000000","region":"us-east-1",
             "changes":[{"kind":"user","name":"gone","record":null},
@@ -183,5 +234,6 @@ mod tests {
         let loaded = Region::from_records(snapshot.records);
         assert!(loaded.memorydb.users.contains_key("default"));
         assert!(loaded.memorydb.acls.is_empty());
+        assert!(loaded.memorydb.snapshots.is_empty());
     }
 }

@@ -182,7 +182,7 @@ def test_cli_regions_and_accounts_are_isolated(cli, account):
         ("TagNotFoundFault", ["untag-resource", "--resource-arn",
                               "arn:aws:memorydb:us-east-1:{account}:user/default",
                               "--tag-keys", "absent"]),
-        ("NotImplemented", ["describe-snapshots"]),
+        ("NotImplemented", ["describe-subnet-groups"]),
         ("ClusterNotFoundFault", ["describe-clusters", "--cluster-name", "ghost"]),
     ],
     ids=lambda v: v if isinstance(v, str) else v[0],

@@ -151,10 +151,10 @@ def test_client_error_carries_code_message_and_request_id(memorydb):
 @pytest.mark.parametrize(
     ("operation", "params"),
     [
-    ("describe_snapshots", {}),
+    ("describe_subnet_groups", {}),
     ("describe_engine_versions", {}),
-    ("create_snapshot", {"ClusterName": "c1", "SnapshotName": "s1"}),
-    ("failover_shard", {"ClusterName": "c1", "ShardName": "0001"}),
+    ("create_subnet_group", {"SubnetGroupName": "g1", "SubnetIds": ["subnet-1"]}),
+    ("batch_update_cluster", {"ClusterNames": ["c1"]}),
     ],
 )
 def test_unimplemented_operations_answer_not_implemented(memorydb, operation, params):

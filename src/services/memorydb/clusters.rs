@@ -1,4 +1,4 @@
-//! CreateCluster, DescribeClusters, UpdateCluster and DeleteCluster.
+//! CreateCluster, DescribeClusters, UpdateCluster, DeleteCluster and FailoverShard.
 //!
 //! A cluster names an ACL; the ACL lists its clusters. When clusters are served by real
 //! servers, the environment gives each cluster's port, and its `ClusterEndpoint` is the
@@ -13,8 +13,10 @@ use chrono::{DateTime, Utc};
 use super::error::{Error, combination, invalid};
 use super::model::{
     Cluster, ClusterResponse, CreateClusterRequest, DeleteClusterRequest, DescribeClustersRequest,
-    DescribeClustersResponse, Endpoint, Node, SecurityGroupMembership, Shard, UpdateClusterRequest,
+    DescribeClustersResponse, Endpoint, FailoverShardRequest, Node, SecurityGroupMembership, Shard,
+    UpdateClusterRequest,
 };
+use super::snapshots;
 use super::store::{ClusterRecord, Store, arn};
 use super::validate::{initial_tags, lookup_name, new_name, page, page_size};
 use crate::state::Scope;
@@ -39,6 +41,9 @@ pub struct ClusterEnv<'a> {
     pub node_port_of: &'a dyn Fn(&str) -> Option<u16>,
     /// The host the endpoints of running clusters are reported at.
     pub endpoint_host: &'a str,
+    /// Whether the engines hold the data of a snapshot, by snapshot name: until then the
+    /// snapshot is `creating`.
+    pub snapshot_ready: &'a dyn Fn(&str) -> bool,
 }
 
 const NODE_TYPES: &[&str] = &[
@@ -60,6 +65,7 @@ pub fn create(
     req: &CreateClusterRequest,
 ) -> Result<ClusterResponse, Error> {
     let name = new_name("Cluster", &req.cluster_name)?;
+    let restore = restore_source(store, env, req)?;
     if !req.node_type.starts_with("db.") || req.node_type.len() < 6 {
         return Err(invalid(format!(
             "Invalid node type {}: node types look like {}.",
@@ -67,7 +73,10 @@ pub fn create(
             NODE_TYPES.join(", ")
         )));
     }
-    let shards = req.num_shards.unwrap_or(1);
+    let shards = req
+        .num_shards
+        .or(restore.as_ref().map(|(_, shards)| *shards))
+        .unwrap_or(1);
     if !(1..=500).contains(&shards) {
         return Err(invalid("NumShards must be between 1 and 500."));
     }
@@ -105,16 +114,8 @@ pub fn create(
         .engine_version
         .clone()
         .unwrap_or_else(|| if engine == "valkey" { "7.3" } else { "7.1" }.to_owned());
-    // Last of the checks: the endpoints' ports (the cluster's, then each node's).
-    let nodes: Vec<String> = node_names(&name, shards, replicas).collect();
-    let (engine_port, node_ports) =
-        match (env.new_ports)(1 + nodes.len()).map_err(Error::InsufficientClusterCapacity)? {
-            Some(ports) => (
-                ports.first().copied(),
-                nodes.into_iter().zip(ports.into_iter().skip(1)).collect(),
-            ),
-            None => (None, BTreeMap::new()),
-        };
+    // Last of the checks: the endpoints' ports.
+    let (engine_port, node_ports) = new_endpoints(env, &name, shards, replicas)?;
     let record = ClusterRecord {
         name: name.clone(),
         description: req.description.clone(),
@@ -152,6 +153,7 @@ pub fn create(
         tags,
         engine_port,
         node_ports,
+        restore_from: restore.map(|(snapshot, _)| snapshot),
     };
     if let Some(acl) = store.acls.get_mut(&acl_key) {
         acl.clusters.insert(name.clone());
@@ -159,6 +161,58 @@ pub fn create(
     let view = view(&record, env, "creating", false);
     store.clusters.insert(name, record);
     Ok(ClusterResponse { cluster: view })
+}
+
+/// Ports for a new cluster's endpoints, the cluster's and each node's: none for a cluster
+/// without servers.
+fn new_endpoints(
+    env: &ClusterEnv<'_>,
+    name: &str,
+    shards: i32,
+    replicas: i32,
+) -> Result<(Option<u16>, BTreeMap<String, u16>), Error> {
+    let nodes: Vec<String> = node_names(name, shards, replicas).collect();
+    Ok(
+        match (env.new_ports)(1 + nodes.len()).map_err(Error::InsufficientClusterCapacity)? {
+            Some(ports) => (
+                ports.first().copied(),
+                nodes.into_iter().zip(ports.into_iter().skip(1)).collect(),
+            ),
+            None => (None, BTreeMap::new()),
+        },
+    )
+}
+
+/// The snapshot a new cluster restores, checked (it exists and is available), and its
+/// shard count.
+fn restore_source(
+    store: &Store,
+    env: &ClusterEnv<'_>,
+    req: &CreateClusterRequest,
+) -> Result<Option<(String, i32)>, Error> {
+    if req
+        .snapshot_arns
+        .as_ref()
+        .is_some_and(|arns| !arns.is_empty())
+    {
+        return Err(invalid(
+            "SnapshotArns: restoring a cluster from RDB files in Amazon S3 is not emulated by \
+             memshift. Restore from a MemoryDB snapshot with SnapshotName.",
+        ));
+    }
+    let Some(name) = &req.snapshot_name else {
+        return Ok(None);
+    };
+    let snapshot = store
+        .snapshots
+        .get(&lookup_name(name))
+        .ok_or_else(|| invalid(format!("SnapshotName: snapshot {name} not found.")))?;
+    if !(env.snapshot_ready)(&snapshot.name) {
+        return Err(invalid(format!(
+            "SnapshotName: snapshot {name} is not available: it is still being created."
+        )));
+    }
+    Ok(Some((snapshot.name.clone(), snapshot.cluster.num_shards)))
 }
 
 /// # Errors
@@ -357,9 +411,30 @@ pub fn delete(
     req: &DeleteClusterRequest,
 ) -> Result<ClusterResponse, Error> {
     let key = lookup_name(&req.cluster_name);
-    if let Some(snapshot) = &req.final_snapshot_name {
-        new_name("Snapshot", snapshot)?;
-    }
+    let final_name = req
+        .final_snapshot_name
+        .as_deref()
+        .map(|name| new_name("Snapshot", name))
+        .transpose()?;
+    let current = store
+        .clusters
+        .get(&key)
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_name.clone()))?;
+    // The final snapshot is taken of the cluster as it is, in the same call.
+    let final_snapshot = match final_name {
+        Some(name) => {
+            snapshots::name_is_free(store, &name)?;
+            let kms_key_id = current.kms_key_id.clone();
+            Some(snapshots::of_cluster(
+                current,
+                name,
+                kms_key_id,
+                Vec::new(),
+                env.now,
+            ))
+        }
+        None => None,
+    };
     let record = store
         .clusters
         .remove(&key)
@@ -367,12 +442,48 @@ pub fn delete(
     if let Some(acl) = store.acls.get_mut(&record.acl_name) {
         acl.clusters.remove(&key);
     }
+    if let Some(snapshot) = final_snapshot {
+        store.snapshots.insert(snapshot.name.clone(), snapshot);
+    }
     Ok(ClusterResponse {
         cluster: view(&record, env, "deleting", false),
     })
 }
 
-fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
+/// # Errors
+/// The model's errors for FailoverShard. The engines fail the shard over after the call.
+pub fn failover_shard(
+    store: &Store,
+    env: &ClusterEnv<'_>,
+    req: &FailoverShardRequest,
+) -> Result<ClusterResponse, Error> {
+    let record = store
+        .clusters
+        .get(&lookup_name(&req.cluster_name))
+        .ok_or_else(|| Error::ClusterNotFound(req.cluster_name.clone()))?;
+    if !(1..=record.num_shards).any(|i| shard_name(i) == req.shard_name) {
+        return Err(Error::ShardNotFound(req.shard_name.clone()));
+    }
+    if status(record, env) == "creating" {
+        return Err(Error::InvalidClusterState(format!(
+            "Cluster {} is not available: it is still being created.",
+            record.name
+        )));
+    }
+    if record.replicas_per_shard == 0 {
+        return Err(Error::TestFailoverNotAvailable(format!(
+            "Shard {} of cluster {} has no replica to fail over to.",
+            req.shard_name, record.name
+        )));
+    }
+    Ok(ClusterResponse {
+        cluster: view(record, env, "available", false),
+    })
+}
+
+/// A cluster's status: `creating` for the creation delay, `available` from then on.
+#[must_use]
+pub fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
     let delay = chrono::Duration::from_std(env.creation_delay).unwrap_or_default();
     if env.now < record.created + delay {
         "creating"
@@ -436,7 +547,7 @@ fn view(
                     })
                     .collect();
                 Shard {
-                    name: format!("{i:04}"),
+                    name: shard_name(i),
                     status: "available",
                     slots: format!("{first}-{last}"),
                     number_of_nodes: i32::try_from(nodes.len()).unwrap_or(i32::MAX),
@@ -486,12 +597,19 @@ fn view(
     }
 }
 
+/// A shard's name: its number from 1, in four digits (`0001`).
+#[must_use]
+pub fn shard_name(shard: i32) -> String {
+    format!("{shard:04}")
+}
+
 /// A timestamp as AWS JSON writes it: seconds since the epoch, with milliseconds.
 #[allow(
     clippy::cast_precision_loss,
     reason = "milliseconds since 1970 stay far below 2^52"
 )]
-fn epoch_seconds(t: DateTime<Utc>) -> f64 {
+#[must_use]
+pub fn epoch_seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp_millis() as f64 / 1000.0
 }
 

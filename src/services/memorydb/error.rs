@@ -39,6 +39,18 @@ pub enum Error {
     ClusterAlreadyExists(String),
     #[error("Snapshot {0} not found.")]
     SnapshotNotFound(String),
+    #[error("Snapshot {0} already exists.")]
+    SnapshotAlreadyExists(String),
+    #[error("The quota of {0} snapshots per region has been reached.")]
+    SnapshotQuotaExceeded(usize),
+    #[error("{0}")]
+    InvalidSnapshotState(String),
+    #[error("{0}")]
+    InvalidClusterState(String),
+    #[error("Shard {0} not found.")]
+    ShardNotFound(String),
+    #[error("{0}")]
+    TestFailoverNotAvailable(String),
     #[error("Subnet group {0} not found.")]
     SubnetGroupNotFound(String),
     #[error("Parameter group {0} not found.")]
@@ -74,6 +86,12 @@ impl Error {
             Error::ClusterNotFound(_) => "ClusterNotFoundFault",
             Error::ClusterAlreadyExists(_) => "ClusterAlreadyExistsFault",
             Error::SnapshotNotFound(_) => "SnapshotNotFoundFault",
+            Error::SnapshotAlreadyExists(_) => "SnapshotAlreadyExistsFault",
+            Error::SnapshotQuotaExceeded(_) => "SnapshotQuotaExceededFault",
+            Error::InvalidSnapshotState(_) => "InvalidSnapshotStateFault",
+            Error::InvalidClusterState(_) => "InvalidClusterStateFault",
+            Error::ShardNotFound(_) => "ShardNotFoundFault",
+            Error::TestFailoverNotAvailable(_) => "TestFailoverNotAvailableFault",
             Error::SubnetGroupNotFound(_) => "SubnetGroupNotFoundFault",
             Error::ParameterGroupNotFound(_) => "ParameterGroupNotFoundFault",
             Error::MultiRegionClusterNotFound(_) => "MultiRegionClusterNotFoundFault",
@@ -92,11 +110,17 @@ impl Error {
             | Error::TagNotFound(_)
             | Error::ClusterNotFound(_)
             | Error::SnapshotNotFound(_)
+            | Error::ShardNotFound(_)
             | Error::SubnetGroupNotFound(_)
             | Error::ParameterGroupNotFound(_)
             | Error::MultiRegionClusterNotFound(_) => StatusCode::NOT_FOUND,
             Error::UserAlreadyExists(_)
             | Error::ClusterAlreadyExists(_)
+            | Error::SnapshotAlreadyExists(_)
+            | Error::SnapshotQuotaExceeded(_)
+            | Error::InvalidSnapshotState(_)
+            | Error::InvalidClusterState(_)
+            | Error::TestFailoverNotAvailable(_)
             | Error::UserQuotaExceeded(_)
             | Error::DuplicateUserName(_)
             | Error::InvalidUserState(_)

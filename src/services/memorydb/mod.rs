@@ -1,4 +1,5 @@
-//! Amazon MemoryDB users, ACLs, clusters and tags: the domain, without a wire format.
+//! Amazon MemoryDB users, ACLs, clusters, snapshots and tags: the domain, without a wire
+//! format.
 //!
 //! Each operation takes the region's [`Store`] and a typed input, checks all its input
 //! before it mutates (so a failed call changes nothing), and answers a typed output or
@@ -9,6 +10,7 @@ pub mod acls;
 pub mod clusters;
 pub mod error;
 pub mod model;
+pub mod snapshots;
 pub mod store;
 pub mod tags;
 pub mod users;
@@ -16,3 +18,6 @@ pub mod validate;
 
 pub use error::Error;
 pub use store::Store;
+
+#[cfg(test)]
+mod tests;

@@ -258,6 +258,10 @@ pub struct CreateClusterRequest {
     pub data_tiering: Option<bool>,
     #[serde(default)]
     pub tags: Option<Vec<Tag>>,
+    #[serde(default)]
+    pub snapshot_name: Option<String>,
+    #[serde(default)]
+    pub snapshot_arns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -406,6 +410,125 @@ pub struct ClusterResponse {
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeClustersResponse {
     pub clusters: Vec<Cluster>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailoverShardRequest {
+    pub cluster_name: String,
+    pub shard_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateSnapshotRequest {
+    pub cluster_name: String,
+    pub snapshot_name: String,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeSnapshotsRequest {
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub snapshot_name: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+    #[serde(default)]
+    pub max_results: Option<i32>,
+    #[serde(default)]
+    pub show_detail: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CopySnapshotRequest {
+    pub source_snapshot_name: String,
+    pub target_snapshot_name: String,
+    #[serde(default)]
+    pub target_bucket: Option<String>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteSnapshotRequest {
+    pub snapshot_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShardConfiguration {
+    pub slots: String,
+    pub replica_count: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShardDetail {
+    pub name: String,
+    pub configuration: ShardConfiguration,
+    pub snapshot_creation_time: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterConfiguration {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub node_type: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub maintenance_window: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic_arn: Option<String>,
+    pub port: i32,
+    pub parameter_group_name: String,
+    pub subnet_group_name: String,
+    pub snapshot_retention_limit: i32,
+    pub snapshot_window: String,
+    pub num_shards: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<ShardDetail>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Snapshot {
+    pub name: String,
+    pub status: &'static str,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub cluster_configuration: ClusterConfiguration,
+    pub data_tiering: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapshotResponse {
+    pub snapshot: Snapshot,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeSnapshotsResponse {
+    pub snapshots: Vec<Snapshot>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }

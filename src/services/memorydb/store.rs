@@ -19,6 +19,8 @@ pub const OPEN_ACCESS: &str = "open-access";
 pub const MAX_USERS: usize = 2000;
 pub const MAX_ACLS: usize = 200;
 pub const MAX_USERS_PER_ACL: usize = 100;
+/// Snapshots a region may hold (manual and automatic together).
+pub const MAX_SNAPSHOTS: usize = 1000;
 
 /// How a user signs in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +83,33 @@ pub struct ClusterRecord {
     /// `engine_port`.
     #[serde(default)]
     pub node_ports: std::collections::BTreeMap<String, u16>,
+    /// The snapshot the cluster was created from, whose data its servers load.
+    #[serde(default)]
+    pub restore_from: Option<String>,
+}
+
+/// A MemoryDB snapshot: the cluster's configuration when it was taken, and where its
+/// data comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    pub name: String,
+    /// `manual` or `automatic`.
+    pub source: String,
+    pub kms_key_id: Option<String>,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub tags: Vec<(String, String)>,
+    /// The cluster's record as it was when the snapshot was taken.
+    pub cluster: ClusterRecord,
+    pub data: SnapshotData,
+}
+
+/// Where a snapshot's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnapshotData {
+    /// Taken from the running cluster of this name.
+    Cluster(String),
+    /// Copied from the snapshot of this name.
+    Copy(String),
 }
 
 /// MemoryDB's state in one account and region.
@@ -89,6 +118,7 @@ pub struct Store {
     pub users: Tracked<UserRecord>,
     pub acls: Tracked<AclRecord>,
     pub clusters: Tracked<ClusterRecord>,
+    pub snapshots: Tracked<SnapshotRecord>,
 }
 
 impl Default for Store {
@@ -118,6 +148,7 @@ impl Store {
             users: [(default.name.clone(), default)].into_iter().collect(),
             acls: [(open.name.clone(), open)].into_iter().collect(),
             clusters: Tracked::default(),
+            snapshots: Tracked::default(),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! ListTags, TagResource and UntagResource on user and ACL ARNs.
+//! ListTags, TagResource and UntagResource on user, ACL, cluster and snapshot ARNs.
 //!
 //! ```text
 //! arn:aws:memorydb:us-east-1:000000000000:user/alice
 //! arn:aws:memorydb:us-east-1:000000000000:acl/my-acl
+//! arn:aws:memorydb:us-east-1:000000000000:cluster/my-cluster
+//! arn:aws:memorydb:us-east-1:000000000000:snapshot/my-snapshot
 //! ```
 
 use super::error::{Error, invalid};
@@ -72,6 +74,7 @@ enum Target {
     User(String),
     Acl(String),
     Cluster(String),
+    Snapshot(String),
 }
 
 /// Parses a MemoryDB ARN and finds what it names in the caller's account and region.
@@ -100,6 +103,7 @@ fn target(scope: &Scope, arn: &str) -> Result<Target, Error> {
         "user" if here => Ok(Target::User(lookup_name(&name))),
         "acl" if here => Ok(Target::Acl(lookup_name(&name))),
         "cluster" if here => Ok(Target::Cluster(lookup_name(&name))),
+        "snapshot" if here => Ok(Target::Snapshot(lookup_name(&name))),
         "user" => Err(Error::UserNotFound(name)),
         "acl" => Err(Error::AclNotFound(name)),
         "cluster" => Err(Error::ClusterNotFound(name)),
@@ -132,6 +136,11 @@ fn resource<'a>(
             .get(&name)
             .map(|c| &c.tags)
             .ok_or(Error::ClusterNotFound(name)),
+        Target::Snapshot(name) => store
+            .snapshots
+            .get(&name)
+            .map(|s| &s.tags)
+            .ok_or(Error::SnapshotNotFound(name)),
     }
 }
 
@@ -156,6 +165,11 @@ fn resource_mut<'a>(
             .get_mut(&name)
             .map(|c| &mut c.tags)
             .ok_or(Error::ClusterNotFound(name)),
+        Target::Snapshot(name) => store
+            .snapshots
+            .get_mut(&name)
+            .map(|s| &mut s.tags)
+            .ok_or(Error::SnapshotNotFound(name)),
     }
 }
 
@@ -181,6 +195,22 @@ mod tests {
         assert_eq!(
             target(&scope, "arn:aws:memorydb:us-east-1:000000000000:cluster/C1").unwrap(),
             Target::Cluster("c1".to_owned())
+        );
+        assert_eq!(
+            target(
+                &scope,
+                "arn:aws:memorydb:us-east-1:000000000000:snapshot/S1"
+            )
+            .unwrap(),
+            Target::Snapshot("s1".to_owned())
+        );
+        assert_eq!(
+            target(
+                &scope,
+                "arn:aws:memorydb:us-east-1:111122223333:snapshot/s1"
+            )
+            .unwrap_err(),
+            Error::SnapshotNotFound("s1".to_owned())
         );
         assert_eq!(
             target(&scope, "arn:aws:memorydb:us-east-1:111122223333:cluster/c1").unwrap_err(),
