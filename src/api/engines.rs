@@ -13,7 +13,7 @@ use crate::services::AppState;
 use crate::services::memorydb::clusters::{
     cluster_dns_name, node_dns_name, node_name, node_names, slot_ranges,
 };
-use crate::services::memorydb::store::{Auth, DEFAULT_USER};
+use crate::services::memorydb::store::{Auth, DEFAULT_USER, SnapshotData};
 use crate::services::redshift::logins::{self, Login, Refusal};
 use crate::services::{Region, memorydb, redshift, serverless};
 use crate::state::Scope;
@@ -121,7 +121,19 @@ pub async fn supervise(api: &Api) {
 fn redis_desired(store: &memorydb::Store, scope: &Scope) -> redis::Desired {
     redis::Desired {
         clusters: redis_clusters(store, scope),
-        snapshots: Vec::new(),
+        snapshots: store
+            .snapshots
+            .values()
+            .map(|s| redis::DesiredSnapshot {
+                name: s.name.clone(),
+                source: match &s.data {
+                    SnapshotData::Cluster(cluster) => {
+                        redis::SnapshotSource::Cluster(cluster.clone())
+                    }
+                    SnapshotData::Copy(source) => redis::SnapshotSource::Copy(source.clone()),
+                },
+            })
+            .collect(),
     }
 }
 
@@ -180,7 +192,7 @@ fn redis_clusters(store: &memorydb::Store, scope: &Scope) -> Vec<redis::DesiredC
                     )
                     .collect(),
                 users,
-                restore: None,
+                restore: cluster.restore_from.clone(),
             }
         })
         .collect()

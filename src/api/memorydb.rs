@@ -27,7 +27,9 @@ use crate::services::memorydb::model::{
     ListTagsRequest, SnapshotResponse, TagListResponse, TagResourceRequest, UntagResourceRequest,
     UpdateAclRequest, UpdateClusterRequest, UpdateUserRequest, UserResponse,
 };
+use crate::services::memorydb::validate::lookup_name;
 use crate::services::memorydb::{Error, acls, clusters, snapshots, tags, users};
+use crate::state::Scope;
 use crate::state::persist::Commit;
 
 /// The `X-Amz-Target` prefix of MemoryDB.
@@ -61,12 +63,16 @@ operations! {
 }
 
 impl Operation {
-    /// Operations after which a cluster's server may hold the wrong users.
+    /// Operations after which the servers may hold the wrong users, or miss a cluster or
+    /// a snapshot's data.
     #[must_use]
     pub fn changes_engines(self) -> bool {
         matches!(
             self,
-            Operation::UpdateUser
+            Operation::CreateSnapshot
+                | Operation::CopySnapshot
+                | Operation::DeleteSnapshot
+                | Operation::UpdateUser
                 | Operation::DeleteUser
                 | Operation::UpdateACL
                 | Operation::DeleteACL
@@ -182,8 +188,8 @@ pub fn execute(
         now: api.state.clock().now(),
         creation_delay: api.settings.cluster_creation_delay,
         port_of: &port_of,
-        // wired to the engine by the engine layer
-        snapshot_ready: &|_| true,
+        snapshot_ready: &|name: &str| api.engines.redis.snapshot_ready(scope, name),
+        recovering: &|name: &str| api.engines.redis.recovering(scope, name),
     };
     let quota = api.settings.memorydb_user_quota;
     api.state
@@ -219,6 +225,43 @@ pub fn execute(
             })
         })
         .map_err(|e: Error| service_error(e.code(), e.status(), e.to_string()))
+}
+
+/// The cluster and shard (numbered from 0) a FailoverShard call names.
+#[must_use]
+pub fn failover_of(input: &Input) -> Option<(String, usize)> {
+    match input {
+        Input::FailoverShard(i) => {
+            let shard = i.shard_name.parse::<usize>().ok()?.checked_sub(1)?;
+            Some((lookup_name(&i.cluster_name), shard))
+        }
+        _ => None,
+    }
+}
+
+/// Fails a shard over once FailoverShard was accepted: a replica takes over its
+/// primary's slots, with every write the primary acknowledged, before the call is
+/// answered.
+///
+/// # Errors
+/// `InvalidClusterStateFault` when the cluster's servers cannot fail over.
+pub async fn fail_over(
+    api: &Api,
+    scope: &Scope,
+    cluster: &str,
+    shard: usize,
+) -> Result<(), Failure> {
+    if api.engines.redis.binary().is_none() {
+        return Ok(());
+    }
+    api.engines
+        .redis
+        .failover(scope, cluster, shard)
+        .await
+        .map_err(|e| {
+            let error = Error::InvalidClusterState(format!("The shard cannot fail over: {e}."));
+            service_error(error.code(), error.status(), error.to_string())
+        })
 }
 
 json_encoding!();

@@ -453,7 +453,14 @@ impl Api {
             // Statements run against the engines and answer from their own records.
             Call::Data(input) => return Box::pin(data::run(self, ctx, input)).await,
             Call::Memorydb(input) => {
-                memorydb::encode(&memorydb::execute(self, ctx, input, &mut commit)?)
+                let failover = memorydb::failover_of(&input);
+                let bytes = memorydb::encode(&memorydb::execute(self, ctx, input, &mut commit)?);
+                if let Some((cluster, shard)) = failover {
+                    self.settle(ctx, commit, service, changes_engines).await?;
+                    memorydb::fail_over(self, &ctx.scope, &cluster, shard).await?;
+                    return Ok(bytes);
+                }
+                bytes
             }
             Call::Redshift(input) => redshift::encode(
                 &redshift::execute(self, ctx, input, &mut commit)?,

@@ -34,8 +34,13 @@ pub(super) async fn rejoin(cluster: &mut Running) -> Result<(), String> {
     super::meet(&mut conns[0], &servers).await?;
     let deadline = Instant::now() + FORM_TIMEOUT;
     wait_known(&mut conns, servers.len(), deadline).await?;
-    wait_settled(&mut conns, deadline).await?;
+    wait_settled(&mut conns, replica_count(cluster), deadline).await?;
     order_by_role(cluster).await
+}
+
+/// How many of a cluster's servers are replicas.
+fn replica_count(cluster: &Running) -> usize {
+    cluster.servers().count() - cluster.shards.len()
 }
 
 /// Admin connections to every server of a cluster, in order.
@@ -47,16 +52,21 @@ async fn connections(cluster: &Running) -> Result<Vec<MultiplexedConnection>, St
     Ok(conns)
 }
 
-/// Waits until every node sees the cluster whole and every replica is in sync with its
-/// primary.
+/// Waits until every node sees the cluster whole, with `replicas` replicas, and every
+/// replica is in sync with its primary.
 async fn wait_settled(
     conns: &mut [MultiplexedConnection],
+    replicas: usize,
     deadline: Instant,
 ) -> Result<(), String> {
     'settled: loop {
         for conn in conns.iter_mut() {
             let info: String = call(conn, &["CLUSTER", "INFO"]).await?;
             let mut ready = info.contains("cluster_state:ok");
+            if ready {
+                let nodes: String = call(conn, &["CLUSTER", "NODES"]).await?;
+                ready = nodes.lines().filter(|l| l.contains("slave")).count() == replicas;
+            }
             if ready {
                 let replication: String = call(conn, &["INFO", "replication"]).await?;
                 ready = !replication.contains("role:slave")
@@ -102,38 +112,84 @@ pub(super) async fn order_by_role(cluster: &mut Running) -> Result<(), String> {
     Ok(())
 }
 
-/// Hands a shard's slots from its primary to one of its replicas, once that replica is
-/// in sync: a manual failover, which the primary holds its clients for until the replica
-/// has every write it acknowledged. The new primary is then first among the shard's
-/// servers, and the old one is its replica.
+/// Hands a shard's slots from its primary to one of its replicas, with every write the
+/// primary acknowledged: the primary holds its writers (`CLIENT PAUSE WRITE`, which also
+/// holds its replication offset), the replica catches up to that offset, and takes over
+/// (`CLUSTER FAILOVER TAKEOVER`: no election, so a shard can fail over again at once);
+/// then the primary lets its writers go, and they are sent to the new primary. The new
+/// primary is then first among the shard's servers, and the old one is its replica.
 async fn promote(cluster: &mut Running, shard: usize, deadline: Instant) -> Result<(), String> {
     let password = cluster.admin_password.clone();
+    let mut primary = None;
     let chosen = loop {
         let mut found = None;
         for (i, server) in cluster.shards[shard].iter().enumerate() {
-            let (primary, in_sync) = role(server, &password).await?;
-            if !primary && in_sync {
-                found = Some(i);
-                break;
+            match role(server, &password).await? {
+                (true, _) => primary = Some(i),
+                (false, true) if found.is_none() => found = Some(i),
+                (false, _) => {}
             }
         }
-        if let Some(i) = found {
+        if let (Some(i), Some(_)) = (found, primary) {
             break i;
         }
         pause(deadline, "a replica in sync with its primary").await?;
     };
-    let replica = &cluster.shards[shard][chosen];
-    let mut conn = admin_connection(replica.backend, &password).await?;
-    call::<()>(&mut conn, &["CLUSTER", "FAILOVER"]).await?;
-    while !role(replica, &password).await?.0 {
-        pause(deadline, "the replica to take over its primary's slots").await?;
+    let old = primary.unwrap_or_default();
+    let mut old_conn = admin_connection(cluster.shards[shard][old].backend, &password).await?;
+    let hold = super::ADMIN_TIMEOUT.as_millis().to_string();
+    call::<()>(&mut old_conn, &["CLIENT", "PAUSE", &hold, "WRITE"]).await?;
+    let taken = take_over(
+        &cluster.shards[shard][chosen],
+        &mut old_conn,
+        &password,
+        deadline,
+    )
+    .await;
+    call::<()>(&mut old_conn, &["CLIENT", "UNPAUSE"]).await?;
+    taken?;
+    // The old primary follows the new one, in sync, before the failover is over.
+    while role(&cluster.shards[shard][old], &password).await? != (false, true) {
+        pause(deadline, "the old primary to follow the new one").await?;
     }
     let mut conns = connections(cluster).await?;
-    wait_settled(&mut conns, deadline).await?;
+    wait_settled(&mut conns, replica_count(cluster), deadline).await?;
     let server = cluster.shards[shard].remove(chosen);
     cluster.shards[shard].insert(0, server);
     cluster.follow_primary();
     Ok(())
+}
+
+/// Once `replica` has all its primary (held, on `primary`) has written, it takes over.
+async fn take_over(
+    replica: &Server,
+    primary: &mut MultiplexedConnection,
+    password: &str,
+    deadline: Instant,
+) -> Result<(), String> {
+    let info: String = call(primary, &["INFO", "replication"]).await?;
+    let written = field(&info, "master_repl_offset");
+    let mut conn = admin_connection(replica.backend, password).await?;
+    loop {
+        let info: String = call(&mut conn, &["INFO", "replication"]).await?;
+        if field(&info, "slave_repl_offset") >= written {
+            break;
+        }
+        pause(deadline, "the replica to catch up with its primary").await?;
+    }
+    call::<()>(&mut conn, &["CLUSTER", "FAILOVER", "TAKEOVER"]).await?;
+    while !role(replica, password).await?.0 {
+        pause(deadline, "the replica to take over its primary's slots").await?;
+    }
+    Ok(())
+}
+
+/// A number of an `INFO` answer (0 when it is not there).
+fn field(info: &str, name: &str) -> u64 {
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl Redis {
@@ -197,7 +253,7 @@ impl Redis {
             }
         }
         let mut conns = connections(cluster).await?;
-        wait_settled(&mut conns, deadline).await?;
+        wait_settled(&mut conns, replica_count(cluster), deadline).await?;
         Ok(restarted.into_iter().map(|(_, name)| name).collect())
     }
 

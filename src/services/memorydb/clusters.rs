@@ -44,6 +44,8 @@ pub struct ClusterEnv<'a> {
     /// Whether the engines hold the data of a snapshot, by snapshot name: until then the
     /// snapshot is `creating`.
     pub snapshot_ready: &'a dyn Fn(&str) -> bool,
+    /// Whether a cluster lost a server that is being started again.
+    pub recovering: &'a dyn Fn(&str) -> bool,
 }
 
 const NODE_TYPES: &[&str] = &[
@@ -487,6 +489,8 @@ pub fn status(record: &ClusterRecord, env: &ClusterEnv<'_>) -> &'static str {
     let delay = chrono::Duration::from_std(env.creation_delay).unwrap_or_default();
     if env.now < record.created + delay {
         "creating"
+    } else if (env.recovering)(&record.name) {
+        "updating"
     } else {
         "available"
     }

@@ -30,6 +30,7 @@ fn env<'a>(
         node_port_of: &|_| None,
         endpoint_host: "localhost",
         snapshot_ready: ready,
+        recovering: &|_| false,
     }
 }
 
@@ -310,6 +311,7 @@ fn describe_snapshots_filters_pages_and_details() {
 
     let pending = ClusterEnv {
         snapshot_ready: NOT_READY,
+        recovering: &|_| false,
         ..env
     };
     assert_eq!(
@@ -377,6 +379,7 @@ fn copy_refusals_change_nothing() {
     }
     let pending = ClusterEnv {
         snapshot_ready: NOT_READY,
+        recovering: &|_| false,
         ..env
     };
     let input = json!({"SourceSnapshotName": "s1", "TargetSnapshotName": "x"});
@@ -400,6 +403,7 @@ fn delete_snapshot_answers_deleting_and_removes_it() {
 
     let pending = ClusterEnv {
         snapshot_ready: NOT_READY,
+        recovering: &|_| false,
         ..env
     };
     let e = delete(&mut store, &pending, "s1").unwrap_err();
@@ -503,6 +507,7 @@ fn clusters_restore_from_available_snapshots() {
 
     let pending = ClusterEnv {
         snapshot_ready: NOT_READY,
+        recovering: &|_| false,
         ..env
     };
     for (env, input, says) in [
