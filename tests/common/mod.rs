@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod leftovers;
+pub mod process;
+pub mod redis_nodes;
 
 use aws_sdk_memorydb::config::http::HttpResponse;
 use aws_sdk_memorydb::config::retry::RetryConfig;
