@@ -18,14 +18,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_memorydb::Client;
+use aws_sdk_memorydb::config::http::HttpResponse;
 use aws_sdk_memorydb::error::ProvideErrorMetadata;
+use aws_sdk_memorydb::error::SdkError;
 use aws_sdk_memorydb::types::Snapshot;
 use common::process::{Memshift, command_of, kill9};
 use common::redis_nodes::{
     Access, NodeLine, Writers, cluster_nodes, create_cluster, missing_keys, parse_range,
     redis_available, roles, server_pid, summary, wait_ready,
 };
-use common::{create_password_user, expect_error};
+use common::{create_password_user, expect_error, failure};
 
 /// How long a cluster may take to be ready: formed, or formed again after a restart.
 const READY: Duration = Duration::from_secs(30);
@@ -410,12 +412,8 @@ async fn failover_shard_refuses_what_cannot_fail_over() {
             .shard_name(shard)
             .send()
     };
-    expect_error(
-        failover("ghost", "0001").await,
-        "ClusterNotFoundFault",
-        None,
-    );
-    expect_error(failover("solo", "0009").await, "ShardNotFoundFault", None);
+    expect_not_found(failover("ghost", "0001").await, "ClusterNotFoundFault");
+    expect_not_found(failover("solo", "0009").await, "ShardNotFoundFault");
     expect_error(
         failover("solo", "0001").await,
         "TestFailoverNotAvailableFault",
@@ -634,7 +632,7 @@ async fn take_snapshot(client: &Client, cluster: &str, name: &str) -> Snapshot {
         .snapshot_name(format!("{name}-x"))
         .send()
         .await;
-    expect_error(missing, "ClusterNotFoundFault", None);
+    expect_not_found(missing, "ClusterNotFoundFault");
     wait_snapshot(client, name).await
 }
 
@@ -750,4 +748,13 @@ fn snapshots_survive_a_restart() {
         assert_detail(&kept, "keeper", (1, 0));
         restore(&client, "after-restart", "before-restart", (2, 0), false).await;
     });
+}
+
+/// A not-found fault: MemoryDB answers them with 404.
+fn expect_not_found<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    code: &str,
+) {
+    let (status, got, message) = failure(result);
+    assert_eq!((status, got.as_str()), (404, code), "{message}");
 }
