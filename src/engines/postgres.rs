@@ -34,6 +34,11 @@ use crate::tls::{Authority, endpoint_names};
 
 const START_TIMEOUT: Duration = Duration::from_mins(1);
 
+/// The directory under the root that holds the data every new cluster starts from.
+const TEMPLATE_DIR: &str = ".template";
+/// A copy of the template made ahead, for the next new cluster.
+const SPARE_DIR: &str = ".spare";
+
 /// The file in a cluster's directory that names its account, region and identifier.
 const SCOPE_FILE: &str = "memshift-scope";
 
@@ -85,6 +90,15 @@ pub struct Postgres {
     temporary: bool,
     run_as: Option<(u32, u32)>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
+    /// Held while the template is being made.
+    template: tokio::sync::Mutex<()>,
+    /// The making of the spare copy, and how to end it.
+    spare: Mutex<
+        Option<(
+            tokio::task::JoinHandle<()>,
+            tokio::sync::oneshot::Sender<()>,
+        )>,
+    >,
     ports: super::Ports,
     /// Clusters whose server died and is being started again.
     recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
@@ -130,6 +144,8 @@ impl Postgres {
             temporary,
             run_as: run_as(),
             nodes: tokio::sync::Mutex::default(),
+            template: tokio::sync::Mutex::default(),
+            spare: Mutex::default(),
             ports: super::Ports::default(),
             recovering: Mutex::default(),
             logins: OnceLock::new(),
@@ -306,6 +322,7 @@ impl Postgres {
 
     /// Stops every server (at shutdown); temporary data goes too.
     pub async fn stop_all(&self) {
+        self.cancel_refill().await;
         let mut nodes = self.nodes.lock().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
@@ -318,6 +335,7 @@ impl Postgres {
 
     /// Stops every server and removes every database (after a reset of the state).
     pub async fn reset(&self) {
+        self.cancel_refill().await;
         let mut nodes = self.nodes.lock().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
@@ -347,9 +365,11 @@ impl Postgres {
             .cloned()
             .ok_or("no login checks for the front")?;
         let tls = self.endpoint_tls(cluster)?;
+        let started = Instant::now();
         if !data.join("PG_VERSION").exists() {
-            self.initdb(bin_dir, &data).await?;
+            self.new_data(bin_dir, &data).await?;
         }
+        let copied = started.elapsed();
         // Unix socket paths are short; keep the socket in a short directory of its own.
         let mut tag = [0u8; 6];
         rand::fill(&mut tag);
@@ -413,10 +433,12 @@ impl Postgres {
                 return Err(e);
             }
         };
+        let ready = started.elapsed();
         if let Err(e) = bootstrap(&admin, &socket, cluster).await {
             stop(node, false).await;
             return Err(e);
         }
+        log_phases(&cluster.identifier, [copied, ready, started.elapsed()]);
         let listener = match self.endpoints.bind(cluster.port) {
             Ok(l) => l,
             Err(e) => {
@@ -437,6 +459,63 @@ impl Postgres {
         Ok(node)
     }
 
+    /// A new database cluster in `data`: a copy of the template, which `initdb` makes once
+    /// (the first cluster waits for it). A copy takes tens of milliseconds where `initdb`
+    /// takes most of a second.
+    async fn new_data(&self, bin_dir: &Path, data: &Path) -> Result<(), String> {
+        let template = self.root.join(TEMPLATE_DIR);
+        {
+            // One `initdb` at a time; those who waited find the template made.
+            let _made = self.template.lock().await;
+            if !template.join("PG_VERSION").exists() {
+                let partial = self.root.join(format!("{TEMPLATE_DIR}.partial"));
+                let _ = std::fs::remove_dir_all(&partial);
+                self.make_dir(&partial)?;
+                self.initdb(bin_dir, &partial).await?;
+                std::fs::rename(&partial, &template)
+                    .map_err(|e| format!("cannot keep the template: {e}"))?;
+            }
+        }
+        // The spare copy, made while no cluster waited, when there is one.
+        let spare = self.root.join(SPARE_DIR);
+        if std::fs::rename(&spare, data).is_err() {
+            copy_dir(&template, data, None).await?;
+        }
+        self.refill(&template, &spare);
+        Ok(())
+    }
+
+    /// Makes the next cluster's data in the background: a copy of the template.
+    fn refill(&self, template: &Path, spare: &Path) {
+        let mut slot = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.exists() || slot.as_ref().is_some_and(|(task, _)| !task.is_finished()) {
+            return;
+        }
+        let (template, spare) = (template.to_path_buf(), spare.to_path_buf());
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let partial = spare.with_extension("partial");
+            let _ = tokio::fs::remove_dir_all(&partial).await;
+            if copy_dir(&template, &partial, Some(cancelled)).await.is_ok() {
+                let _ = std::fs::rename(&partial, &spare);
+            }
+        });
+        *slot = Some((task, cancel));
+    }
+
+    /// Ends the making of a spare copy, if one is under way, before the root goes.
+    async fn cancel_refill(&self) {
+        let running = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some((task, cancel)) = running {
+            let _ = cancel.send(());
+            let _ = task.await;
+        }
+    }
+
     /// A new database cluster in `data`, with memshift's own superuser trusted on the
     /// Unix socket and nothing reachable over TCP.
     async fn initdb(&self, bin_dir: &Path, data: &Path) -> Result<(), String> {
@@ -446,6 +525,8 @@ impl Postgres {
             .arg(data)
             .args(["-U", ADMIN_USER, "--auth-local=trust", "--auth-host=reject"])
             .args(["-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"])
+            // One-megabyte WAL segments: a new cluster copies 1 MB of WAL, not 16.
+            .arg("--wal-segsize=1")
             .output()
             .await
             .map_err(|e| format!("cannot run initdb: {e}"))?;
@@ -634,6 +715,54 @@ impl Drop for Postgres {
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
         }
+    }
+}
+
+/// How long a server took to have its data, to accept connections, and to be ready for
+/// its cluster (each counted from the start).
+fn log_phases(cluster: &str, [data, ready, bootstrapped]: [Duration; 3]) {
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    tracing::debug!(
+        cluster,
+        data_micros = micros(data),
+        ready_micros = micros(ready),
+        bootstrapped_micros = micros(bootstrapped),
+        "postgres server prepared"
+    );
+}
+
+/// Copies a directory with its owners and modes (`cp -a`), unless `cancel` ends it first
+/// (the copy is then ended, and the caller removes what it made).
+async fn copy_dir(
+    from: &Path,
+    to: &Path,
+    cancel: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> Result<(), String> {
+    let mut child = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run cp: {e}"))?;
+    let status = match cancel {
+        Some(cancelled) => tokio::select! {
+            status = child.wait() => status,
+            _ = cancelled => {
+                let _ = child.kill().await;
+                return Err("cancelled".to_owned());
+            }
+        },
+        None => child.wait().await,
+    }
+    .map_err(|e| format!("cannot run cp: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cannot copy {} ({status})", from.display()))
     }
 }
 

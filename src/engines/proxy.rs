@@ -110,31 +110,102 @@ where
         result.map(drop)
     };
     let commands = async {
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
-        let mut chunk = vec![0u8; 16 * 1024];
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+        let mut out: Vec<u8> = Vec::new();
         loop {
-            let n = client_read.read(&mut chunk).await?;
-            if n == 0 {
+            buf.reserve(READ_SIZE);
+            if client_read.read_buf(&mut buf).await? == 0 {
                 let _ = backend_write.shutdown().await;
                 return Ok::<(), std::io::Error>(());
             }
-            buf.extend_from_slice(&chunk[..n]);
-            let mut out = Vec::with_capacity(buf.len());
-            let mut at = 0;
-            while let Some((args, used)) = command(&buf[at..]) {
-                match args {
-                    Some(args) if is_auth(&args) => out.extend(encode(&rewrite(front, args))),
-                    Some(args) if restricted(&args).is_some() => out.extend(encode(&refused(args))),
-                    _ => out.extend_from_slice(&buf[at..at + used]),
+            // Whole commands pass as they came, without a copy, unless one of them must
+            // be rewritten.
+            let (mut at, mut passed) = (0, 0);
+            out.clear();
+            while let Some((watched, used)) = scan(&buf[at..]) {
+                if watched && let Some(bytes) = replaced(front, &buf[at..at + used]) {
+                    out.extend_from_slice(&buf[passed..at]);
+                    out.extend(bytes);
+                    passed = at + used;
                 }
                 at += used;
             }
+            if passed == 0 {
+                backend_write.write_all(&buf[..at]).await?;
+            } else {
+                out.extend_from_slice(&buf[passed..at]);
+                backend_write.write_all(&out).await?;
+            }
             buf.drain(..at);
-            backend_write.write_all(&out).await?;
         }
     };
     let (a, b) = tokio::join!(replies, commands);
     a.and(b)
+}
+
+/// How much the proxy reads from a client at once, at most.
+const READ_SIZE: usize = 16 * 1024;
+
+/// The names of the commands the proxy looks into (authentication, and those with
+/// restricted forms); every other command passes as it came.
+const WATCHED: &[&str] = &["auth", "hello", "psync", "sync", "acl", "cluster"];
+
+/// One whole command at the start of `buf`: whether its name is watched, and its
+/// length; `None` while it is incomplete. Nothing is copied.
+fn scan(buf: &[u8]) -> Option<(bool, usize)> {
+    if buf.is_empty() {
+        return None;
+    }
+    if buf[0] != b'*' {
+        let end = buf.iter().position(|b| *b == b'\n')?;
+        return Some((false, end + 1));
+    }
+    let end = line_end(buf, 0)?;
+    let count: i64 = std::str::from_utf8(&buf[1..end]).ok()?.parse().ok()?;
+    let mut at = end + 2;
+    let mut watched = false;
+    for i in 0..count.max(0) {
+        if *buf.get(at)? != b'$' {
+            return Some((false, buf.len()));
+        }
+        let end = line_end(buf, at)?;
+        let len: usize = std::str::from_utf8(&buf[at + 1..end]).ok()?.parse().ok()?;
+        let start = end + 2;
+        if buf.len() < start + len + 2 {
+            return None;
+        }
+        if i == 0 {
+            let name = &buf[start..start + len];
+            watched = WATCHED
+                .iter()
+                .any(|w| name.eq_ignore_ascii_case(w.as_bytes()));
+        }
+        at = start + len + 2;
+    }
+    Some((watched, at))
+}
+
+/// The position of the `\r\n` that ends the line starting at `from`.
+fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+    buf[from..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| from + p)
+}
+
+/// What a watched command becomes, when it must change: an IAM user's `AUTH` with its
+/// internal password, a restricted command renamed to no command.
+fn replaced(front: &Front, whole: &[u8]) -> Option<Vec<u8>> {
+    let (Some(args), _) = command(whole)? else {
+        return None;
+    };
+    if is_auth(&args) {
+        Some(encode(&rewrite(front, args)))
+    } else if restricted(&args).is_some() {
+        Some(encode(&refused(args)))
+    } else {
+        None
+    }
 }
 
 /// One whole command at the start of `buf`: its arguments (for a RESP array; `None` for
@@ -143,12 +214,7 @@ fn command(buf: &[u8]) -> Option<(Option<Vec<Vec<u8>>>, usize)> {
     if buf.is_empty() {
         return None;
     }
-    let line_end = |from: usize| {
-        buf[from..]
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .map(|p| from + p)
-    };
+    let line_end = |from: usize| line_end(buf, from);
     if buf[0] != b'*' {
         let end = buf.iter().position(|b| *b == b'\n')?;
         return Some((None, end + 1));
@@ -284,6 +350,15 @@ mod tests {
         assert!(inline.is_none());
         assert_eq!(&buf[used..used + used2], b"PING\r\n");
         assert!(command(&buf[used + used2..]).is_none());
+    }
+
+    #[test]
+    fn only_watched_commands_are_looked_into() {
+        let buf = b"*2\r\n$4\r\nauth\r\n$2\r\npw\r\n*2\r\n$3\r\nGET\r\n$4\r\nAUTH\r\nPING\r\n*1\r\n$4\r\nPI";
+        assert_eq!(scan(buf), Some((true, 22)));
+        assert_eq!(scan(&buf[22..]), Some((false, 23)));
+        assert_eq!(scan(&buf[45..]), Some((false, 6)));
+        assert_eq!(scan(&buf[51..]), None);
     }
 
     #[test]
