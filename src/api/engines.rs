@@ -114,6 +114,7 @@ pub async fn supervise(api: &Api) {
         for scope in api.engines.redis.exited() {
             reconcile(api, &scope, Service::Memorydb).await;
         }
+        api.engines.redis.top_up().await;
     }
 }
 

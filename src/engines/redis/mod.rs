@@ -45,6 +45,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
 mod durable;
+mod pool;
 mod reshard;
 mod snapshots;
 
@@ -59,7 +60,6 @@ use crate::tls::{Authority, endpoint_names, write_private};
 const REMOVED_COMMANDS: &[&str] = &[
     "BGREWRITEAOF",
     "BGSAVE",
-    "CONFIG",
     "DEBUG",
     "MODULE",
     "REPLICAOF",
@@ -69,8 +69,9 @@ const REMOVED_COMMANDS: &[&str] = &[
 
 /// Commands MemoryDB restricts that memshift itself needs: each takes a name on a
 /// cluster's servers that only memshift knows ([`secret_command`]). `MIGRATE` moves keys
-/// when resharding; `SAVE` writes a snapshot's RDB file.
-const SECRET_COMMANDS: &[&str] = &["MIGRATE", "SAVE"];
+/// when resharding; `SAVE` writes a snapshot's RDB file; `CONFIG` gives a spare server
+/// its endpoint.
+const SECRET_COMMANDS: &[&str] = &["CONFIG", "MIGRATE", "SAVE"];
 
 /// The name a restricted command memshift needs has on a cluster's servers.
 fn secret_command(command: &str, admin_password: &str) -> String {
@@ -226,6 +227,12 @@ pub struct Redis {
     durable: bool,
     /// Clusters whose lost servers are being started again.
     recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
+    /// The password of memshift's admin user on every server of this instance.
+    admin_password: String,
+    /// Servers started ahead, for new clusters' nodes.
+    pool: tokio::sync::Mutex<Vec<pool::Spare>>,
+    /// Whether servers are started ahead: once MemoryDB clusters are in use.
+    pool_wanted: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Redis {
@@ -261,6 +268,13 @@ impl Redis {
             temporary: true,
             durable: false,
             recovering: Mutex::default(),
+            admin_password: {
+                let mut bytes = [0u8; 24];
+                rand::fill(&mut bytes);
+                hex::encode(bytes)
+            },
+            pool: tokio::sync::Mutex::default(),
+            pool_wanted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -532,6 +546,7 @@ impl Redis {
             self.forget(&scope, &cluster);
             stop(cluster).await;
         }
+        self.drain_pool().await;
         self.recovering_set().clear();
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
@@ -583,9 +598,7 @@ impl Redis {
         desired: &DesiredCluster,
     ) -> Result<Running, String> {
         let authority = self.tls.get().ok_or_else(|| "no CA".to_owned())?.clone();
-        let mut bytes = [0u8; 24];
-        rand::fill(&mut bytes);
-        let admin_password = hex::encode(bytes);
+        let admin_password = self.admin_password.clone();
         let dir = self.cluster_dir(scope, &desired.name);
         let node_names: Vec<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
         let resumed = node_names
@@ -627,7 +640,12 @@ impl Redis {
         let joined = if resumed {
             durable::rejoin(&mut running).await
         } else {
-            join(&running, desired).await
+            match join(&running, desired).await {
+                // Spares formed it sooner with a short node timeout; from now on the
+                // cluster tolerates a slow node as every cluster does.
+                Ok(()) => pool::settle_timeouts(&running).await,
+                Err(e) => Err(e),
+            }
         };
         if let Err(e) = joined {
             stop(running).await;
@@ -729,10 +747,27 @@ impl Redis {
                     .map_err(|e| format!("no free port: {e}"))?,
             );
         }
-        let starts = names.iter().zip(listeners).map(|(name, listener)| {
+        let mut spares = Vec::new();
+        for name in names {
+            let new = !dir.join(path_component(name)).exists();
+            spares.push(if new { self.take_spare().await } else { None });
+        }
+        let starts = names.iter().zip(listeners).zip(spares).map(|((name, listener), spare)| {
             let inner = &inner;
             async move {
                 let endpoint = listener.local_addr().map_err(|e| e.to_string())?.port();
+                if let Some(spare) = spare {
+                    let node_dir = dir.join(path_component(name));
+                    match pool::adopt(spare, name, endpoint, &node_dir, admin_password).await {
+                        Ok(mut server) => {
+                            server.listener = Some(listener);
+                            return Ok(server);
+                        }
+                        Err(e) => {
+                            tracing::warn!(node = %name, error = %e, "a spare server could not be used; starting one");
+                        }
+                    }
+                }
                 // A port chosen free can be taken before the server binds it: try again
                 // with others.
                 let mut tries = 0;
@@ -816,16 +851,31 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
         .await?;
     }
     let servers: Vec<&Server> = cluster.servers().collect();
-    meet(&mut conns[0], &servers).await?;
+    // Every node meets every other itself: waiting for gossip to spread the news takes
+    // seconds.
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let others: Vec<&Server> = servers.iter().skip(i).copied().collect();
+        meet(conn, &others).await?;
+    }
     let deadline = Instant::now() + FORM_TIMEOUT;
+    let began = Instant::now();
     wait_known(&mut conns, servers.len(), deadline).await?;
+    tracing::debug!(
+        millis = u64::try_from(began.elapsed().as_millis()).unwrap_or(0),
+        "redis nodes met"
+    );
     for (i, conn) in conns.iter_mut().enumerate() {
         if primary_of[i] != i {
             let primary = &ids[primary_of[i]];
             call::<()>(conn, &["CLUSTER", "REPLICATE", primary]).await?;
         }
     }
-    wait_whole(&mut conns, &primary_of, deadline).await
+    let result = wait_whole(&mut conns, &primary_of, deadline).await;
+    tracing::debug!(
+        millis = u64::try_from(began.elapsed().as_millis()).unwrap_or(0),
+        "redis cluster whole"
+    );
+    result
 }
 
 /// Introduces every server but the first to the first (whose connection `first` is); the
@@ -1105,7 +1155,7 @@ fn server_config(
          appendonly yes\nappendfsync {fsync}\naof-use-rdb-preamble yes\ndbfilename dump.rdb\n\
          loglevel warning\nlogfile \"{d}/server.log\"\ndir \"{d}\"\n\
          cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-port {bus}\n\
-         cluster-node-timeout 5000\ncluster-announce-ip 127.0.0.1\n\
+         cluster-node-timeout 5000\ncluster-replica-no-failover yes\ncluster-announce-ip 127.0.0.1\n\
          cluster-announce-hostname {host}\ncluster-preferred-endpoint-type hostname\n\
          cluster-announce-port {endpoint}\ncluster-announce-tls-port {tls_port}\n\
          tls-port {tls_port}\ntls-cert-file \"{d}/node.pem\"\ntls-key-file \"{d}/node.key\"\n\
@@ -1138,6 +1188,7 @@ impl Drop for Server {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.clusters.get_mut().clear();
+        self.pool.get_mut().clear();
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
         }
