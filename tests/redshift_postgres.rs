@@ -524,3 +524,43 @@ async fn a_server_that_dies_is_started_again_with_its_data() {
     assert_eq!(one_value(&master, "SELECT x::text FROM kept").await, "42");
     server.shutdown().await.unwrap();
 }
+
+/// A credential logs in again and again, and keeps doing so when its login role was
+/// dropped or lost its groups in between: the front makes it ready again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credential_logs_in_again_after_its_role_was_dropped() {
+    if !postgres_available() {
+        return;
+    }
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = redshift(&server);
+    try_create_cluster(&client, "again").await.unwrap();
+    let port = endpoint_port(&client, "again").await;
+    let master = login(port, "admin", "Sup3rSecret", "dev").await.unwrap();
+    master
+        .batch_execute("CREATE GROUP readers; CREATE TABLE shelf (x int); GRANT SELECT ON shelf TO GROUP readers;")
+        .await
+        .unwrap();
+    let (user, password) = credentials(&client, "again", "reader", &["readers"], true).await;
+    for _ in 0..3 {
+        let session = login(port, &user, &password, "dev").await.unwrap();
+        assert_eq!(one_value(&session, "SELECT current_user::text").await, user);
+        assert_eq!(
+            one_value(&session, "SELECT count(*)::text FROM shelf").await,
+            "0"
+        );
+    }
+    master
+        .batch_execute(&format!("DROP ROLE \"{user}\""))
+        .await
+        .unwrap();
+    let session = login(port, &user, &password, "dev").await.unwrap();
+    assert_eq!(one_value(&session, "SELECT current_user::text").await, user);
+    assert_eq!(
+        one_value(&session, "SELECT count(*)::text FROM shelf").await,
+        "0"
+    );
+    server.shutdown().await.unwrap();
+}

@@ -107,6 +107,39 @@ pub struct Front {
     /// Held while a login role is prepared: two first logins of one user must not both
     /// create it.
     pub preparing: tokio::sync::Mutex<()>,
+    /// Temporary credentials whose login role is ready (by the login's name: its
+    /// password's SHA-256 and its groups): logging in again with one needs no preparing.
+    pub prepared: std::sync::Mutex<std::collections::HashMap<String, Prepared>>,
+}
+
+impl Front {
+    /// The front of a cluster whose server listens on `socket`.
+    #[must_use]
+    pub fn new(
+        scope: Scope,
+        cluster: String,
+        socket: PathBuf,
+        logins: Arc<dyn Logins>,
+        tls: Option<Arc<EndpointTls>>,
+    ) -> Self {
+        Front {
+            scope,
+            cluster,
+            socket,
+            logins,
+            tls,
+            preparing: tokio::sync::Mutex::new(()),
+            prepared: std::sync::Mutex::default(),
+        }
+    }
+}
+
+/// What a login role was made ready for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    password: [u8; 32],
+    groups: Vec<String>,
+    valid_until: DateTime<Utc>,
 }
 
 /// The ALPN protocol name PostgreSQL servers agree to.
@@ -202,11 +235,18 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(());
     }
     let password = String::from_utf8_lossy(body.strip_suffix(&[0]).unwrap_or(&body)).into_owned();
-    if let Err((code, text)) = authorize(front, &user, &database, &password).await {
+    let refuse = |(code, text): Refusal| {
         tracing::info!(cluster = %front.cluster, user = %user, database = %database, reason = %text, "database login refused");
-        return send(&mut client, &error_response("FATAL", code, &text)).await;
-    }
-    let mut kept = vec![("user".to_owned(), user), ("database".to_owned(), database)];
+        error_response("FATAL", code, &text)
+    };
+    let mut known = match authorize(front, &user, &database, &password, true).await {
+        Ok(known) => known,
+        Err(refusal) => return send(&mut client, &refuse(refusal)).await,
+    };
+    let mut kept = vec![
+        ("user".to_owned(), user.clone()),
+        ("database".to_owned(), database.clone()),
+    ];
     kept.extend(
         params
             .iter()
@@ -218,16 +258,37 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     let redshift_driver = get("client_protocol_version").is_some();
     let mut backend = UnixStream::connect(&front.socket).await?;
     backend.write_all(&startup(&kept)).await?;
-    // Relay the server's greeting until it is ready for queries, then everything.
+    // Relay the server's greeting, whole once it is ready for queries (a server that
+    // refuses the role answers after it said the authentication was fine), then
+    // everything.
+    let mut greeting = Vec::new();
     loop {
         let (kind, body) = read_message(&mut backend, 1 << 20).await?;
+        if kind == b'E' && known {
+            // A login role made ready earlier has changed under the front (dropped,
+            // altered): it is made ready again, and the session starts again.
+            front
+                .prepared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&user);
+            if let Err(refusal) = authorize(front, &user, &database, &password, false).await {
+                return send(&mut client, &refuse(refusal)).await;
+            }
+            known = false;
+            greeting.clear();
+            backend = UnixStream::connect(&front.socket).await?;
+            backend.write_all(&startup(&kept)).await?;
+            continue;
+        }
         let out = if kind == b'S' && redshift_driver && body.starts_with(b"server_version\0") {
             message(b'S', b"server_version\08.0.2\0")
         } else {
             message(kind, &body)
         };
-        client.write_all(&out).await?;
+        greeting.extend(out);
         if kind == b'Z' || kind == b'E' {
+            client.write_all(&greeting).await?;
             break;
         }
     }
@@ -237,21 +298,50 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Checks the password against the cluster's records and readies the login role.
+/// Checks the password against the cluster's records and readies the login role; a
+/// login role made ready earlier for the same credential is used as it is when `reuse`
+/// allows. Answers whether it was.
 async fn authorize(
     front: &Front,
     user: &str,
     database: &str,
     password: &str,
-) -> Result<(), Refusal> {
+    reuse: bool,
+) -> Result<bool, Refusal> {
     match front
         .logins
         .check(&front.scope, &front.cluster, user, database, password)?
     {
-        Grant::Master => Ok(()),
+        Grant::Master => Ok(false),
         Grant::Temporary(login) => {
+            use sha2::Digest as _;
+            let ready = Prepared {
+                password: sha2::Sha256::digest(password.as_bytes()).into(),
+                groups: login.db_groups.clone(),
+                valid_until: login.valid_until,
+            };
+            let known = |front: &Front| {
+                front
+                    .prepared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&login.db_user)
+                    == Some(&ready)
+            };
+            if reuse && known(front) {
+                return Ok(true);
+            }
             let _one_at_a_time = front.preparing.lock().await;
-            login_role(&front.socket, &login, password).await
+            if reuse && known(front) {
+                return Ok(true);
+            }
+            login_role(&front.socket, &login, password).await?;
+            front
+                .prepared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(login.db_user.clone(), ready);
+            Ok(false)
         }
     }
 }

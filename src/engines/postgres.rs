@@ -447,14 +447,13 @@ impl Postgres {
             }
         };
         node.port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let front = Arc::new(Front {
-            scope: scope.clone(),
-            cluster: cluster.identifier.clone(),
+        let front = Arc::new(Front::new(
+            scope.clone(),
+            cluster.identifier.clone(),
             socket,
             logins,
-            tls: node.tls.clone(),
-            preparing: tokio::sync::Mutex::new(()),
-        });
+            node.tls.clone(),
+        ));
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)
     }
