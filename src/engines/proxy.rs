@@ -83,12 +83,17 @@ pub async fn serve_moving(listener: TcpListener, front: Arc<Front>, backend: Arc
         let backend_port = backend.load(Ordering::Relaxed);
         async move {
             match &front.tls {
-                None => relay(client, &front, backend_port).await,
+                None => {
+                    // Plain TCP halves are split without the lock a generic split needs.
+                    let (read, write) = client.into_split();
+                    relay(read, write, &front, backend_port).await
+                }
                 Some(acceptor) => {
                     let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(client))
                         .await
                         .map_err(|_| std::io::Error::other("TLS handshake timed out"))??;
-                    relay(stream, &front, backend_port).await
+                    let (read, write) = tokio::io::split(stream);
+                    relay(read, write, &front, backend_port).await
                 }
             }
         }
@@ -96,13 +101,18 @@ pub async fn serve_moving(listener: TcpListener, front: Arc<Front>, backend: Arc
     .await;
 }
 
-async fn relay<S>(client: S, front: &Front, backend_port: u16) -> std::io::Result<()>
+async fn relay<R, W>(
+    mut client_read: R,
+    mut client_write: W,
+    front: &Front,
+    backend_port: u16,
+) -> std::io::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Send,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
 {
     let backend = TcpStream::connect(("127.0.0.1", backend_port)).await?;
     let _ = backend.set_nodelay(true);
-    let (mut client_read, mut client_write) = tokio::io::split(client);
     let (mut backend_read, mut backend_write) = backend.into_split();
     let replies = async {
         let result = tokio::io::copy(&mut backend_read, &mut client_write).await;
