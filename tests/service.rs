@@ -1094,6 +1094,16 @@ async fn engines_end_within_a_second_of_memshifts_death() {
         eprintln!("skipped: needs redis-server and PostgreSQL");
         return;
     }
+    let shared_memory = || -> Vec<std::ffi::OsString> {
+        std::fs::read_dir("/dev/shm")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n.to_string_lossy().starts_with("PostgreSQL."))
+            .collect()
+    };
+    let shared_before = shared_memory();
     let mut p = Proc::start_raw(&[], &[]);
     let url = p.url();
     let (status, v) = memorydb(
@@ -1126,6 +1136,13 @@ async fn engines_end_within_a_second_of_memshifts_death() {
         left,
         died.elapsed()
     );
+
+    // Nor does a PostgreSQL server killed with it leave shared memory segments.
+    let shared_left: Vec<_> = shared_memory()
+        .into_iter()
+        .filter(|n| !shared_before.contains(n))
+        .collect();
+    assert!(shared_left.is_empty(), "left in /dev/shm: {shared_left:?}");
 
     // The next memshift clears the dead one's directories before it serves.
     let next = Proc::start(&[]);

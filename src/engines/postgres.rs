@@ -399,6 +399,9 @@ impl Postgres {
             // A commit is acknowledged once its WAL is written (and, with a data
             // directory, flushed): a server killed after it keeps it.
             .args(["-c", "synchronous_commit=on", "-c", "max_connections=100"])
+            // Shared memory segments in the data directory, not in /dev/shm: a server
+            // killed with memshift leaves none behind.
+            .args(["-c", "dynamic_shared_memory_type=mmap"])
             // The front sets login passwords with ALTER ROLE: no statement text in the
             // server's log, even when one fails.
             .args([
