@@ -17,6 +17,7 @@ would: ``--memshift-arg="--redis-server off"``), ``--memshift-startup-timeout SE
 
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 import pytest
@@ -25,6 +26,10 @@ from . import BinaryNotFound
 from .server import Account, Server, StartupError, split_args
 
 __all__ = ["memshift", "memshift_account"]
+
+# When pytest loaded the plugin (time.monotonic()): what a session's wait for the server
+# is measured from.
+IMPORTED_AT = time.monotonic()
 
 # pytest >= 7.
 _SERVER_KEY = pytest.StashKey[Server]()
@@ -65,24 +70,26 @@ def memshift(request: pytest.FixtureRequest) -> Iterator[Server]:
     its URL for other clients. The server is shared by the session's tests: keep them apart
     with unique names or with ``memshift_account``."""
     config = request.config
+    failure = None
     try:
-        args = split_args(config.getoption("memshift_arg"))
         server = Server(
             binary=config.getoption("memshift_bin"),
-            args=args,
+            args=split_args(config.getoption("memshift_arg")),
             startup_timeout=config.getoption("memshift_startup_timeout"),
         )
     except ValueError as e:
-        pytest.fail(f"memshift: {e}", pytrace=False)
-    # Stopped by whichever comes first: this fixture's teardown (also on a failing test,
-    # and on Ctrl-C, when pytest tears the session down), atexit, or SIGTERM.
-    request.addfinalizer(server.stop)
-    try:
-        server.start()
-    except BinaryNotFound as e:
-        pytest.fail(f"memshift: {e}", pytrace=False)
-    except StartupError as e:
-        pytest.fail(f"memshift: {e}", pytrace=False)
+        failure = f"memshift: {e}"
+    else:
+        # Stopped by whichever comes first: this fixture's teardown (also after a failing
+        # test, and on Ctrl-C, when pytest tears the session down), atexit, or SIGTERM.
+        request.addfinalizer(server.stop)
+        try:
+            server.start()
+        except (BinaryNotFound, StartupError) as e:
+            failure = f"memshift: {e}"
+    if failure is not None:
+        # Outside the except blocks, so that the report shows the message alone.
+        pytest.fail(failure, pytrace=False)
     config.stash[_SERVER_KEY] = server
     yield server
     server.stop()

@@ -224,6 +224,8 @@ class Server:
         self.log_path: Optional[Path] = None
         self._ca_file: Optional[Path] = None
         self._start_offset = 0.0
+        # Seconds from start() to the first healthy answer.
+        self.startup_seconds: Optional[float] = None
         self._accounts: "set[str]" = set()
         self._random = random.Random(os.urandom(16))
         self._boto_session: Any = None
@@ -236,6 +238,7 @@ class Server:
         StartupError."""
         if self.process is not None:
             return self
+        began = time.monotonic()
         self.binary = find_binary(self._binary_arg)
         _sweep_stale_dirs()
         self.tmp_dir = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-"))
@@ -245,6 +248,7 @@ class Server:
         _install_handlers()
         try:
             self._start_on_free_port()
+            self.startup_seconds = time.monotonic() - began
             self._start_offset = float(self.clock().get("offset_seconds", 0.0))
         except BaseException:
             self.stop()
