@@ -179,14 +179,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _setting(args: Sequence[str], env: Mapping[str, str], flag: str, variable: str) -> str:
+    """A server setting as the server reads it: the flag's last value, else the variable."""
+    value = env.get(variable, "")
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(flag + "="):
+            value = arg[len(flag) + 1:]
+    return value
+
+
 def _host_of(args: Sequence[str], env: Mapping[str, str]) -> str:
     """The host clients reach the server at, from --host (or MEMSHIFT_HOST)."""
-    host = env.get("MEMSHIFT_HOST", "")
-    for i, arg in enumerate(args):
-        if arg == "--host" and i + 1 < len(args):
-            host = args[i + 1]
-        elif arg.startswith("--host="):
-            host = arg[len("--host="):]
+    host = _setting(args, env, "--host", "MEMSHIFT_HOST")
     if host in _LOOPBACK_HOSTS:
         return _LOOPBACK_HOSTS[host]
     return f"[{host}]" if ":" in host else host
@@ -226,7 +232,11 @@ class Server:
         self._start_offset = 0.0
         # Seconds from start() to the first healthy answer.
         self.startup_seconds: Optional[float] = None
-        self._accounts: "set[str]" = set()
+        # Never handed out by new_account(): the account of keys that are not an account id.
+        self._accounts: "set[str]" = {
+            _setting(self.args, self.env, "--default-account", "MEMSHIFT_DEFAULT_ACCOUNT")
+            or "000000000000"
+        }
         self._random = random.Random(os.urandom(16))
         self._boto_session: Any = None
         self._lock = threading.RLock()
