@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 
 import memshift.server as server_module
 from memshift.server import Server
@@ -56,3 +58,11 @@ def test_memshift_variables_are_read_like_flags():
                          "MEMSHIFT_HOST": "0.0.0.0"})
     assert "222233334444" in server._accounts
     assert server.host == "127.0.0.1"
+
+
+def test_the_package_needs_neither_pytest_nor_boto3_to_import():
+    code = ("import sys, memshift, memshift.server, memshift.__main__; "
+            "print(sorted(m for m in ('pytest', 'boto3', 'botocore') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
