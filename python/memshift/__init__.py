@@ -74,7 +74,10 @@ def _scripts_dirs() -> Iterator[Path]:
         schemes.append("nt_user")
     for scheme in schemes:
         try:
-            path = sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+            if scheme:
+                path = sysconfig.get_path("scripts", scheme)
+            else:
+                path = sysconfig.get_path("scripts")
         except KeyError:
             continue
         if path and path not in seen:

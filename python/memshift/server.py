@@ -440,7 +440,8 @@ class Server:
     def _admin(self, method: str, path: str, body: Optional[dict] = None) -> Any:
         status, data = self._request(method, path, body)
         if status != 200:
-            raise RuntimeError(f"{method} {path} answered {status}: {data.decode(errors='replace')}")
+            text = data.decode(errors="replace")
+            raise RuntimeError(f"{method} {path} answered {status}: {text}")
         return json.loads(data) if data else None
 
     def health(self) -> dict:

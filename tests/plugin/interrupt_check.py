@@ -122,7 +122,8 @@ def wait_for_states(state_dir: Path, count: int, process: subprocess.Popen, log:
             raise Failure(f"pytest ended ({process.returncode}) before its servers were up:\n"
                           + log.read_text(errors="replace")[-3000:])
         time.sleep(0.1)
-    raise Failure("the servers were not up within 120 s:\n" + log.read_text(errors="replace")[-3000:])
+    raise Failure("the servers were not up within 120 s:\n"
+                  + log.read_text(errors="replace")[-3000:])
 
 
 def scenario(name: str, work: Path) -> str:
