@@ -66,3 +66,23 @@ def test_the_package_needs_neither_pytest_nor_boto3_to_import():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_python_dash_m_runs_the_binary_and_passes_its_exit_code_on():
+    import memshift as package
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "memshift", *args],
+                              capture_output=True, text=True, timeout=30)
+
+    version = run("--version")
+    assert (version.returncode, version.stdout.strip()) == (0, f"memshift {package.__version__}")
+    unknown = run("--no-such-flag")
+    assert unknown.returncode == 2
+    assert "--no-such-flag" in unknown.stderr
+    with socket.socket() as s:  # a port where no memshift answers
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert run("healthcheck", "--port", str(port)).returncode == 1
+    with Server(args=ENGINES_OFF) as server:
+        assert run("healthcheck", "--port", str(server.port)).returncode == 0
