@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import memshift as package
 import memshift.server as server_module
 from memshift.server import Server
 
@@ -69,8 +70,6 @@ def test_the_package_needs_neither_pytest_nor_boto3_to_import():
 
 
 def test_python_dash_m_runs_the_binary_and_passes_its_exit_code_on():
-    import memshift as package
-
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "memshift", *args],
                               capture_output=True, text=True, timeout=30)
