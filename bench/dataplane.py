@@ -3,7 +3,7 @@
 directly, how long a new cluster takes to serve its first login, and what an idle cluster
 costs in memory.
 
-    python3 bench/dataplane.py            # the full run (about six minutes)
+    python3 bench/dataplane.py            # the full run (four to six minutes)
     python3 bench/dataplane.py --quick    # short runs and one round, for a look (about a minute)
 
 1. Redis: `redis-benchmark -t get,set` at 1 and 16 connections, pipelines of 1 and 16,
@@ -33,6 +33,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -1015,6 +1016,8 @@ def report(results):
 
 
 def main():
+    # A SIGTERM ends the run as Ctrl-C does: servers stopped, temporary data removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs, one round, 3 ready runs")
     parser.add_argument("--no-build", action="store_true", help="use the memshift binary already built")
