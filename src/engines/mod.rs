@@ -129,6 +129,36 @@ where
     }
 }
 
+/// The clusters of a kind whose dead server is being started again, readable without
+/// waiting (the cluster views show them as in transition).
+#[derive(Debug, Default)]
+pub struct Recovering(Mutex<std::collections::HashSet<(Scope, String)>>);
+
+impl Recovering {
+    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(Scope, String)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn insert(&self, scope: &Scope, cluster: &str) {
+        self.set().insert((scope.clone(), cluster.to_owned()));
+    }
+
+    pub fn remove(&self, scope: &Scope, cluster: &str) {
+        self.set().remove(&(scope.clone(), cluster.to_owned()));
+    }
+
+    /// Forgets the clusters of `scope`, or of every scope.
+    pub fn clear(&self, scope: Option<&Scope>) {
+        self.set()
+            .retain(|(s, _)| scope.is_some_and(|scope| s != scope));
+    }
+
+    #[must_use]
+    pub fn contains(&self, scope: &Scope, cluster: &str) -> bool {
+        self.set().contains(&(scope.clone(), cluster.to_owned()))
+    }
+}
+
 /// The endpoint ports of a kind of cluster, readable without waiting (the cluster views
 /// need them while servers are being started or stopped).
 #[derive(Debug, Default)]

@@ -101,7 +101,7 @@ pub struct Postgres {
     >,
     ports: super::Ports,
     /// Clusters whose server died and is being started again.
-    recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
+    recovering: super::Recovering,
     logins: OnceLock<Arc<dyn Logins>>,
     /// The CA of the fronts' certificates; without one, fronts decline SSL.
     authority: Option<Arc<Authority>>,
@@ -147,7 +147,7 @@ impl Postgres {
             template: tokio::sync::Mutex::default(),
             spare: Mutex::default(),
             ports: super::Ports::default(),
-            recovering: Mutex::default(),
+            recovering: super::Recovering::default(),
             logins: OnceLock::new(),
             authority: None,
             endpoints: Arc::default(),
@@ -247,19 +247,13 @@ impl Postgres {
                 }
             }
         }
-        self.recovering
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(s, _)| s != scope);
+        self.recovering.clear(Some(scope));
     }
 
     /// Whether a cluster's server died and is being started again.
     #[must_use]
     pub fn recovering(&self, scope: &Scope, cluster: &str) -> bool {
-        self.recovering
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&(scope.clone(), cluster.to_owned()))
+        self.recovering.contains(scope, cluster)
     }
 
     /// The directory of a cluster's data, with a file naming whose it is.
@@ -308,10 +302,7 @@ impl Postgres {
                 let exited = !matches!(node.child.try_wait(), Ok(None));
                 if exited {
                     tracing::warn!(cluster = %cluster, status = ?node.child.try_wait(), "postgres server exited");
-                    self.recovering
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert((scope.clone(), cluster.clone()));
+                    self.recovering.insert(scope, cluster);
                 }
                 exited.then(|| scope.clone())
             })

@@ -83,7 +83,7 @@ async fn wait_settled(
 
 /// What a server's replication says: whether it is a primary, and (for a replica)
 /// whether it is in sync with its primary.
-async fn role(server: &Server, password: &str) -> Result<(bool, bool), String> {
+pub(super) async fn role(server: &Server, password: &str) -> Result<(bool, bool), String> {
     let mut conn = admin_connection(server.backend, password).await?;
     let replication: String = call(&mut conn, &["INFO", "replication"]).await?;
     Ok((

@@ -226,7 +226,7 @@ pub struct Redis {
     /// Whether every write is on disk before it is acknowledged (with a data directory).
     durable: bool,
     /// Clusters whose lost servers are being started again.
-    recovering: Mutex<std::collections::HashSet<(Scope, String)>>,
+    recovering: super::Recovering,
     /// The password of memshift's admin user on every server of this instance.
     admin_password: String,
     /// Servers started ahead, for new clusters' nodes.
@@ -267,7 +267,7 @@ impl Redis {
             root: temporary_root(),
             temporary: true,
             durable: false,
-            recovering: Mutex::default(),
+            recovering: super::Recovering::default(),
             admin_password: {
                 let mut bytes = [0u8; 24];
                 rand::fill(&mut bytes);
@@ -347,7 +347,7 @@ impl Redis {
                 .collect();
             if !lost.is_empty() {
                 tracing::warn!(cluster = %name, servers = ?lost, "a redis server of the cluster exited");
-                self.recovering_set().insert((scope.clone(), name.clone()));
+                self.recovering.insert(scope, name);
                 if !scopes.contains(scope) {
                     scopes.push(scope.clone());
                 }
@@ -356,19 +356,10 @@ impl Redis {
         scopes
     }
 
-    fn recovering_set(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<(Scope, String)>> {
-        self.recovering
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Whether a cluster lost a server that is being started again.
     #[must_use]
     pub fn recovering(&self, scope: &Scope, cluster: &str) -> bool {
-        self.recovering_set()
-            .contains(&(scope.clone(), cluster.to_owned()))
+        self.recovering.contains(scope, cluster)
     }
 
     /// Makes the region's servers match its clusters and snapshots: takes and copies the
@@ -415,8 +406,7 @@ impl Redis {
         );
         for cluster in clusters {
             self.bring(binary, scope, &mut running, cluster).await;
-            self.recovering_set()
-                .remove(&(scope.clone(), cluster.name.clone()));
+            self.recovering.remove(scope, &cluster.name);
         }
     }
 
@@ -547,7 +537,7 @@ impl Redis {
             stop(cluster).await;
         }
         self.drain_pool().await;
-        self.recovering_set().clear();
+        self.recovering.clear(None);
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
         }

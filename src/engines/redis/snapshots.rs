@@ -209,9 +209,7 @@ fn rdb_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// The server of a shard that is its primary now.
 async fn primary_of<'a>(shard: &'a [Server], password: &str) -> Result<&'a Server, String> {
     for server in shard {
-        let mut conn = admin_connection(server.backend, password).await?;
-        let replication: String = call(&mut conn, &["INFO", "replication"]).await?;
-        if replication.contains("role:master") {
+        if super::durable::role(server, password).await?.0 {
             return Ok(server);
         }
     }
