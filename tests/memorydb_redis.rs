@@ -705,11 +705,16 @@ async fn the_rust_cluster_client_works_over_tls() {
 
 /// The redis-server processes of a cluster started by this test process.
 fn servers_of(cluster: &str) -> Vec<u32> {
+    servers_within(&format!("/clusters/{cluster}/"))
+}
+
+/// The redis-server processes of this test process's memshift instances whose working
+/// directory's path holds `within`.
+fn servers_within(within: &str) -> Vec<u32> {
     let prefix = std::env::temp_dir()
         .join(format!("memshift-redis-{}-", std::process::id()))
         .display()
         .to_string();
-    let within = format!("/clusters/{cluster}/");
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -718,7 +723,7 @@ fn servers_of(cluster: &str) -> Vec<u32> {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
             let cwd = cwd.display().to_string();
-            (cwd.starts_with(&prefix) && cwd.contains(&within)).then_some(pid)
+            (cwd.starts_with(&prefix) && cwd.contains(within)).then_some(pid)
         })
         .collect()
 }
@@ -764,4 +769,144 @@ async fn a_cluster_that_loses_a_server_is_formed_again() {
         killed.elapsed().as_millis()
     );
     server.shutdown().await.unwrap();
+}
+
+/// The redis-server processes of this test process's memshift instances that wait, formed
+/// ahead, for the next cluster of their shape.
+fn servers_formed_ahead() -> Vec<u32> {
+    servers_within("/.ahead/")
+}
+
+/// Writes `value` under 50 keys through the cluster endpoint on `port` (`write`), or
+/// checks that they hold it.
+async fn owners(port: u16, value: &str, write: bool) {
+    let cluster =
+        redis::cluster::ClusterClient::new(vec![format!("redis://127.0.0.1:{port}/")]).unwrap();
+    let mut conn = cluster.get_async_connection().await.unwrap();
+    for i in 0..50 {
+        let key = format!("owner:{i}");
+        if write {
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        } else {
+            let owner: String = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(owner, value);
+        }
+    }
+}
+
+/// Waits (up to 60 s) until memshift's health says a cluster with shards of `nodes` is
+/// formed ahead.
+async fn wait_formed_ahead(url: &str, nodes: &[usize]) {
+    let mut health = serde_json::Value::Null;
+    for _ in 0..600 {
+        health = reqwest::get(format!("{url}/_memshift/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["formed_ahead"]["memorydb_nodes_per_shard"] == serde_json::json!(nodes) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no cluster of {nodes:?} was formed ahead: {health}");
+}
+
+/// Waits (up to 60 s) until `cluster` is available; answers its node endpoint ports.
+async fn available_node_ports(client: &Client, cluster: &str) -> Vec<u16> {
+    for _ in 0..600 {
+        let endpoints = common::redis_nodes::endpoints(client, cluster)
+            .await
+            .unwrap();
+        if endpoints.status == "available" {
+            return endpoints.ports()[1..].to_vec();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{cluster} is not available");
+}
+
+/// Once a cluster is made, another of its shape is formed in the background; the next
+/// CreateCluster of that shape takes it, on the ports that call reported, and is a
+/// cluster of its own: its nodes know only each other and announce their own endpoints,
+/// and its keys are its own. A cluster of another shape still forms (from spares), and
+/// what was formed ahead changes shape with it; nothing outlives memshift.
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
+    if !redis_available() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let server = memshift::start(&Config::ephemeral().with_engines())
+        .await
+        .unwrap();
+    let client = memorydb(&server);
+    let create = |name: &'static str, shards: i32, replicas: i32| {
+        client
+            .create_cluster()
+            .cluster_name(name)
+            .node_type("db.t4g.small")
+            .acl_name("open-access")
+            .tls_enabled(false)
+            .num_shards(shards)
+            .num_replicas_per_shard(replicas)
+            .send()
+    };
+    create("first", 2, 1).await.unwrap();
+    let first = available_node_ports(&client, "first").await;
+    assert_eq!(first.len(), 4);
+    wait_formed_ahead(&server.url(), &[2, 2]).await;
+    let mut ahead = servers_formed_ahead();
+    assert_eq!(ahead.len(), 4);
+
+    create("second", 2, 1).await.unwrap();
+    let second = available_node_ports(&client, "second").await;
+    let mut taken = servers_of("second");
+    taken.sort_unstable();
+    ahead.sort_unstable();
+    assert_eq!(
+        taken, ahead,
+        "the second cluster runs on the servers formed ahead"
+    );
+    assert!(first.iter().all(|p| !second.contains(p)));
+    for port in &second {
+        let nodes = run(*port, None, &["CLUSTER", "NODES"]).unwrap();
+        let mut announced: Vec<u16> = nodes
+            .lines()
+            .map(|line| {
+                let address = line.split(' ').nth(1).unwrap();
+                let port = address.split(['@', ',']).next().unwrap();
+                port.rsplit(':').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        announced.sort_unstable();
+        let mut expected = second.clone();
+        expected.sort_unstable();
+        assert_eq!(announced, expected, "{nodes}");
+        assert_eq!(nodes.lines().filter(|l| l.contains("slave")).count(), 2);
+    }
+    for write in [true, false] {
+        owners(first[0], "first", write).await;
+        owners(second[0], "second", write).await;
+    }
+
+    // Another shape: formed all the same, and what waits ahead follows it.
+    create("third", 1, 0).await.unwrap();
+    let third = available_node_ports(&client, "third").await;
+    assert_eq!(run(third[0], None, &["PING"]).unwrap(), "PONG");
+    wait_formed_ahead(&server.url(), &[1]).await;
+    assert_eq!(servers_formed_ahead().len(), 1);
+    server.shutdown().await.unwrap();
+    assert!(servers_formed_ahead().is_empty());
+    assert!(servers_of("second").is_empty());
 }

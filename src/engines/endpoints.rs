@@ -10,6 +10,10 @@
 //! takes it, so that nothing else can take it meanwhile. A held port nobody claims any
 //! more (its cluster was deleted before it started) goes back when its service's servers
 //! are next brought in line ([`Endpoints::settle`]).
+//!
+//! Servers formed ahead of their cluster hold ports too, as spares
+//! ([`Endpoints::reserve_spare`]): a reservation that finds no other free port takes
+//! theirs, and the servers are then of no use.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, TcpListener as StdListener};
@@ -39,6 +43,8 @@ struct Held {
     port: u16,
     kind: Kind,
     scope: Scope,
+    /// Held for servers formed ahead of their cluster, not yet for a cluster.
+    spare: bool,
 }
 
 /// The endpoints' address, host and ports.
@@ -90,23 +96,97 @@ impl Endpoints {
         let mut taken: HashSet<u16> = held.iter().map(|h| h.port).collect();
         let mut new = Vec::with_capacity(count);
         for _ in 0..count {
-            let (listener, port) = self.free_port(&taken).map_err(|e| {
-                NoPort(format!(
-                    "{e}: {count} endpoint port{} needed",
-                    if count == 1 { " is" } else { "s are" }
-                ))
-            })?;
+            let (listener, port) = match self.free_port(&taken) {
+                Ok(free) => free,
+                Err(e) => {
+                    // The last resort: a port held for servers formed ahead.
+                    let Some(at) = held.iter().position(|h| h.spare) else {
+                        return Err(NoPort(format!(
+                            "{e}: {count} endpoint port{} needed",
+                            if count == 1 { " is" } else { "s are" }
+                        )));
+                    };
+                    let h = held.swap_remove(at);
+                    (h.listener, h.port)
+                }
+            };
             taken.insert(port);
             new.push(Held {
                 listener,
                 port,
                 kind,
                 scope: scope.clone(),
+                spare: false,
             });
         }
         let ports = new.iter().map(|h| h.port).collect();
         held.extend(new);
         Ok(ports)
+    }
+
+    /// `count` new ports held for servers formed ahead of their cluster: any reservation
+    /// that finds no other free port takes them.
+    ///
+    /// # Errors
+    /// The range (or the system) has fewer free ports.
+    pub fn reserve_spare(&self, count: usize) -> Result<Vec<u16>, NoPort> {
+        let mut held = self.held();
+        let mut taken: HashSet<u16> = held.iter().map(|h| h.port).collect();
+        let mut new = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (listener, port) = self.free_port(&taken).map_err(NoPort)?;
+            taken.insert(port);
+            new.push(Held {
+                listener,
+                port,
+                kind: Kind::Redis,
+                scope: Scope::new("", ""),
+                spare: true,
+            });
+        }
+        let ports = new.iter().map(|h| h.port).collect();
+        held.extend(new);
+        Ok(ports)
+    }
+
+    /// Whether every one of `ports` is still held as a spare.
+    pub fn spares_held(&self, ports: &[u16]) -> bool {
+        let held = self.held();
+        ports
+            .iter()
+            .all(|p| held.iter().any(|h| h.spare && h.port == *p))
+    }
+
+    /// Holds spare `ports` for endpoints of `kind` in `scope`; all of them, or none (when
+    /// one was taken meanwhile).
+    pub fn hand_over(&self, ports: &[u16], kind: Kind, scope: &Scope) -> bool {
+        let mut held = self.held();
+        if !ports
+            .iter()
+            .all(|p| held.iter().any(|h| h.spare && h.port == *p))
+        {
+            return false;
+        }
+        for h in held
+            .iter_mut()
+            .filter(|h| h.spare && ports.contains(&h.port))
+        {
+            h.spare = false;
+            h.kind = kind;
+            h.scope = scope.clone();
+        }
+        true
+    }
+
+    /// Lets go of every spare port.
+    pub fn release_every_spare(&self) {
+        self.held().retain(|h| !h.spare);
+    }
+
+    /// Lets go of spare `ports`.
+    pub fn release_spares(&self, ports: &[u16]) {
+        self.held()
+            .retain(|h| !(h.spare && ports.contains(&h.port)));
     }
 
     /// Holds `port` for an endpoint of `kind` in `scope` that will start soon (a cluster
@@ -117,7 +197,13 @@ impl Endpoints {
             return false;
         }
         let mut held = self.held();
-        if held.iter().any(|h| h.port == port) {
+        if let Some(h) = held.iter_mut().find(|h| h.port == port) {
+            if h.spare {
+                // Servers formed ahead lose it.
+                h.spare = false;
+                h.kind = kind;
+                h.scope = scope.clone();
+            }
             return true;
         }
         match StdListener::bind((self.address, port)) {
@@ -127,6 +213,7 @@ impl Endpoints {
                     port,
                     kind,
                     scope: scope.clone(),
+                    spare: false,
                 });
                 true
             }
@@ -138,8 +225,9 @@ impl Endpoints {
     /// Called with the region's state read (its lock held), so that no port is reserved
     /// meanwhile.
     pub fn settle(&self, kind: Kind, scope: &Scope, claimed: &HashSet<u16>) {
-        self.held()
-            .retain(|h| h.kind != kind || h.scope != *scope || claimed.contains(&h.port));
+        self.held().retain(|h| {
+            h.spare || h.kind != kind || h.scope != *scope || claimed.contains(&h.port)
+        });
     }
 
     /// Lets go of every held port (after a reset of the state).
@@ -155,7 +243,8 @@ impl Endpoints {
     pub fn bind(&self, preferred: Option<u16>) -> std::io::Result<TcpListener> {
         let listener = {
             let mut held = self.held();
-            let mine = preferred.and_then(|port| held.iter().position(|h| h.port == port));
+            let mine =
+                preferred.and_then(|port| held.iter().position(|h| h.port == port && !h.spare));
             let again = || {
                 preferred
                     .filter(|p| self.in_range(*p))
@@ -257,5 +346,32 @@ mod tests {
         assert!(endpoints.reserve(Kind::Redis, &scope, 1).is_err());
         endpoints.clear();
         assert_eq!(endpoints.reserve(Kind::Redis, &scope, 3).unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn ports_held_for_servers_formed_ahead_give_way_to_clusters() {
+        let (endpoints, range) = with_free_range(4);
+        let scope = Scope::new("123456789012", "us-east-1");
+        let spares = endpoints.reserve_spare(2).unwrap();
+        assert_eq!(spares, [*range.start(), range.start() + 1]);
+        // Clusters brought in line keep them.
+        endpoints.settle(Kind::Redis, &scope, &HashSet::new());
+        assert!(endpoints.spares_held(&spares));
+        // A cluster with four endpoints takes the two free ports, then the spares.
+        let four = endpoints.reserve(Kind::Redis, &scope, 4).unwrap();
+        assert_eq!(four.len(), 4);
+        assert!(!endpoints.spares_held(&spares));
+        assert!(!endpoints.hand_over(&spares, Kind::Redis, &scope));
+        endpoints.clear();
+        // Handed over whole, they are the cluster's: settled away when unclaimed.
+        let spares = endpoints.reserve_spare(3).unwrap();
+        assert!(endpoints.hand_over(&spares, Kind::Redis, &scope));
+        assert!(!endpoints.spares_held(&spares));
+        let listener = endpoints.bind(Some(spares[0])).unwrap();
+        assert_eq!(listener.local_addr().unwrap().port(), spares[0]);
+        endpoints.settle(Kind::Redis, &scope, &HashSet::new());
+        assert_eq!(endpoints.reserve(Kind::Redis, &scope, 3).unwrap().len(), 3);
+        drop(listener);
+        endpoints.release_every_spare();
     }
 }

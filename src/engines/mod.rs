@@ -85,6 +85,11 @@ impl Engines {
         if !runs {
             return Ok(None);
         }
+        if kind == Kind::Redis
+            && let Some(ports) = self.redis.hand_out_ahead(scope, count)
+        {
+            return Ok(Some(ports));
+        }
         self.endpoints
             .reserve(kind, scope, count)
             .map(Some)

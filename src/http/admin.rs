@@ -12,7 +12,8 @@ use crate::protocol::Protocol;
 use crate::protocol::context::new_request_id;
 use crate::protocol::error::ProtocolError;
 
-/// `GET /_memshift/health` (and `/_localstack/health`): version, uptime, services.
+/// `GET /_memshift/health` (and `/_localstack/health`): version, uptime, services, and
+/// what is formed ahead of the next cluster.
 pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return admin_no_route(&method, &uri);
@@ -39,6 +40,10 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
             ),
         },
         "persistence": if api.state.is_durable() { "data-dir" } else { "memory" },
+        // The next MemoryDB cluster of this shape is ready before it is asked for.
+        "formed_ahead": {
+            "memorydb_nodes_per_shard": api.engines.redis.formed_ahead(),
+        },
     });
     reply::admin_json(body.to_string())
 }

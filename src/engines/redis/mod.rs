@@ -44,6 +44,7 @@ use redis::aio::MultiplexedConnection;
 use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 
+mod ahead;
 mod durable;
 mod pool;
 mod reshard;
@@ -159,6 +160,9 @@ struct Server {
     /// The endpoint's listener, until its proxy serves it.
     listener: Option<tokio::net::TcpListener>,
     proxy: Option<tokio::task::JoinHandle<()>>,
+    /// A spare that still holds every slot, alone: a new primary that gives up the
+    /// slots of other shards (see [`pool`]).
+    holds_all_slots: bool,
 }
 
 impl Server {
@@ -233,6 +237,8 @@ pub struct Redis {
     pool: tokio::sync::Mutex<Vec<pool::Spare>>,
     /// Whether servers are started ahead: once MemoryDB clusters are in use.
     pool_wanted: std::sync::atomic::AtomicBool,
+    /// A cluster formed ahead, of the shape last asked for.
+    ahead: Arc<Mutex<ahead::AheadSlot>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -275,6 +281,7 @@ impl Redis {
             },
             pool: tokio::sync::Mutex::default(),
             pool_wanted: std::sync::atomic::AtomicBool::new(false),
+            ahead: Arc::default(),
         }
     }
 
@@ -591,9 +598,11 @@ impl Redis {
         let admin_password = self.admin_password.clone();
         let dir = self.cluster_dir(scope, &desired.name);
         let node_names: Vec<&String> = desired.shards.iter().flat_map(|s| &s.nodes).collect();
-        let resumed = node_names
-            .iter()
-            .all(|n| dir.join(path_component(n)).join("nodes.conf").is_file());
+        // A cluster stopped while it was being formed has nothing to resume.
+        let resumed = node_names.iter().all(|n| {
+            let node = dir.join(path_component(n));
+            node.join("nodes.conf").is_file() && !pool::unformed(&node)
+        });
         if resumed {
             remove_other_dirs(&dir, node_names.iter().map(|n| path_component(n)));
         } else {
@@ -601,9 +610,31 @@ impl Redis {
             // shape): the cluster starts anew.
             let _ = std::fs::remove_dir_all(&dir);
         }
-        let servers = self
-            .start_nodes(binary, desired, &node_names, &admin_password, &dir)
-            .await?;
+        let ahead = if resumed {
+            None
+        } else {
+            self.want_ahead(desired);
+            self.take_ahead(desired, &dir).await
+        };
+        let formed_ahead = ahead.is_some();
+        let servers = if let Some(servers) = ahead {
+            servers
+        } else {
+            // Each shard's first node is its primary, and keeps a spare's slots.
+            let primaries: Vec<&String> = desired
+                .shards
+                .iter()
+                .filter_map(|s| s.nodes.first())
+                .collect();
+            self.start_nodes(
+                binary,
+                desired,
+                (&node_names, &primaries),
+                &admin_password,
+                &dir,
+            )
+            .await?
+        };
         let shards: Vec<Vec<Server>> = {
             let mut rest = servers.into_iter();
             desired
@@ -629,11 +660,20 @@ impl Redis {
         };
         let joined = if resumed {
             durable::rejoin(&mut running).await
+        } else if formed_ahead {
+            Ok(())
         } else {
-            match join(&running, desired).await {
+            let slots: Vec<(u16, u16)> = desired.shards.iter().map(|s| s.slots).collect();
+            match join(&running.shards, &running.admin_password, &slots).await {
                 // Spares formed it sooner with a short node timeout; from now on the
                 // cluster tolerates a slow node as every cluster does.
-                Ok(()) => pool::settle_timeouts(&running).await,
+                Ok(()) => {
+                    for server in running.shards.iter_mut().flatten() {
+                        server.holds_all_slots = false;
+                        pool::formed(&server.dir);
+                    }
+                    pool::settle_timeouts(&running.shards, &running.admin_password).await
+                }
                 Err(e) => Err(e),
             }
         };
@@ -715,12 +755,13 @@ fn remove_other_dirs(dir: &Path, keep: impl Iterator<Item = String>) {
 impl Redis {
     /// Starts the named nodes of a cluster, each in its directory under `dir`, with its
     /// endpoint's listener bound (on the port it had, when still free) but not yet
-    /// serving. All or none: on failure, those started are stopped.
+    /// serving. Those of `primaries` that are spares keep their slots (a new cluster's
+    /// primaries, see [`pool`]). All or none: on failure, those started are stopped.
     async fn start_nodes(
         &self,
         binary: &Path,
         desired: &DesiredCluster,
-        names: &[&String],
+        (names, primaries): (&[&String], &[&String]),
         admin_password: &str,
         dir: &Path,
     ) -> Result<Vec<Server>, String> {
@@ -748,7 +789,15 @@ impl Redis {
                 let endpoint = listener.local_addr().map_err(|e| e.to_string())?.port();
                 if let Some(spare) = spare {
                     let node_dir = dir.join(path_component(name));
-                    match pool::adopt(spare, name, endpoint, &node_dir, admin_password).await {
+                    let keep_slots = primaries.contains(name);
+                    let adopted = pool::adopt(
+                        spare,
+                        (name, endpoint),
+                        &node_dir,
+                        admin_password,
+                        keep_slots,
+                    );
+                    match adopted.await {
                         Ok(mut server) => {
                             server.listener = Some(listener);
                             return Ok(server);
@@ -808,10 +857,10 @@ impl Redis {
 /// Joins started nodes into one cluster: slots to the primaries, one meeting, replicas to
 /// their primaries; then waits until every node sees the cluster whole and every replica
 /// is in sync.
-async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String> {
-    let password = &cluster.admin_password;
+async fn join(shards: &[Vec<Server>], password: &str, slots: &[(u16, u16)]) -> Result<(), String> {
+    let servers: Vec<&Server> = shards.iter().flatten().collect();
     let mut conns = Vec::new();
-    for server in cluster.servers() {
+    for server in &servers {
         conns.push(admin_connection(server.backend, password).await?);
     }
     let mut ids = Vec::new();
@@ -822,29 +871,43 @@ async fn join(cluster: &Running, desired: &DesiredCluster) -> Result<(), String>
     }
     // The index of each node's primary (itself for a primary).
     let mut primary_of = Vec::new();
-    for shard in &cluster.shards {
+    for shard in shards {
         let primary = primary_of.len();
         primary_of.extend(std::iter::repeat_n(primary, shard.len()));
     }
-    for (shard, desired) in desired.shards.iter().enumerate() {
+    for (shard, &(first, last)) in slots.iter().enumerate() {
         let primary = primary_of
             .iter()
             .enumerate()
             .filter(|(i, p)| *i == **p)
             .nth(shard)
             .map_or(0, |(i, _)| i);
-        let (first, last) = (desired.slots.0.to_string(), desired.slots.1.to_string());
-        call::<()>(
-            &mut conns[primary],
-            &["CLUSTER", "ADDSLOTSRANGE", &first, &last],
-        )
-        .await?;
+        let mut command = vec!["CLUSTER".to_owned()];
+        if servers[primary].holds_all_slots {
+            command.push("DELSLOTSRANGE".to_owned());
+            command.extend(pool::slots_to_give_up(first, last));
+        } else {
+            command.push("ADDSLOTSRANGE".to_owned());
+            command.extend([first.to_string(), last.to_string()]);
+        }
+        if command.len() > 2 {
+            let args: Vec<&str> = command.iter().map(String::as_str).collect();
+            call::<()>(&mut conns[primary], &args).await?;
+        }
     }
-    let servers: Vec<&Server> = cluster.servers().collect();
-    // Every node meets every other itself: waiting for gossip to spread the news takes
-    // seconds.
+    // Every node meets every other itself, both ways: waiting for gossip to spread the
+    // news takes seconds, and a handshake begun from both ends is over one timer tick
+    // sooner.
     for (i, conn) in conns.iter_mut().enumerate() {
-        let others: Vec<&Server> = servers.iter().skip(i).copied().collect();
+        let others: Vec<&Server> = std::iter::once(servers[i])
+            .chain(
+                servers
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, s)| *s),
+            )
+            .collect();
         meet(conn, &others).await?;
     }
     let deadline = Instant::now() + FORM_TIMEOUT;
@@ -1077,6 +1140,7 @@ async fn start_server(start: NodeStart<'_>) -> Result<Server, String> {
         dir,
         listener: None,
         proxy: None,
+        holds_all_slots: false,
     };
     let started = Instant::now();
     loop {

@@ -1,13 +1,17 @@
 //! Servers started ahead, so that a new cluster forms in a fraction of a second.
 //!
-//! A Redis primary that has just started refuses to call its cluster whole for its first
-//! two seconds (it waits for the cluster to tell it whether it is still a primary), so a
-//! cluster of new servers takes two seconds to form, whatever else is fast. Once MemoryDB
+//! Redis is slow to call a new cluster whole for two reasons, both constants of the
+//! server: a primary that has just started waits two seconds (for the cluster to tell it
+//! whether it is still a primary), and a primary that was in a minority (as a server
+//! alone without slots is) waits at least half a second after it left it. Once MemoryDB
 //! clusters are in use, memshift keeps a few servers running ahead ([`POOL_SIZE`]), each
-//! in cluster mode but in no cluster, with the instance's admin user and the nodes'
-//! certificate. A new node takes one of them, oldest first: its directory is moved to the
-//! node's, and it is told the endpoint it announces. The supervisor tops the pool up
-//! between calls.
+//! in cluster mode with the instance's admin user and the nodes' certificate, and each a
+//! cluster of its own that holds every slot, so already whole and in no minority. A new
+//! node takes one of them, oldest first: its directory is moved to the node's, and it is
+//! told the endpoint it announces. A new cluster's primary then gives up the slots of the
+//! other shards: its cluster is incomplete until it has met their primaries, but it never
+//! was in a minority, so it is whole as soon as they have met. Any other node gives up
+//! every slot. The supervisor tops the pool up between calls.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -20,6 +24,9 @@ use crate::tls::endpoint_names;
 pub const POOL_SIZE: usize = 6;
 /// The subdirectory of the root that holds the spare servers' directories.
 const POOL_DIR: &str = ".pool";
+/// A file in a spare's directory until the cluster that took it is formed: a node whose
+/// directory has it was never part of a whole cluster, and is not resumed.
+pub(super) const UNFORMED_FILE: &str = "memshift-unformed";
 
 /// A server started ahead, and when.
 pub(super) struct Spare {
@@ -34,6 +41,7 @@ impl Redis {
         if !self.pool_wanted.load(Ordering::Relaxed) {
             return;
         }
+        self.keep_ahead().await;
         let Some(binary) = self.binary.clone() else {
             return;
         };
@@ -76,7 +84,7 @@ impl Redis {
         });
         for started in futures_util::future::join_all(starts).await {
             let started = match started {
-                Ok(server) => shorten_timeout(server, &self.admin_password).await,
+                Ok(server) => prepare(server, &self.admin_password).await,
                 Err(e) => Err(e),
             };
             match started {
@@ -100,6 +108,7 @@ impl Redis {
 
     /// Stops the spare servers (at shutdown and reset); their directories go.
     pub(super) async fn drain_pool(&self) {
+        self.drain_ahead().await;
         let spares: Vec<Spare> = std::mem::take(&mut *self.pool.lock().await);
         for spare in spares {
             stop_server(spare.server).await;
@@ -108,25 +117,31 @@ impl Redis {
     }
 }
 
-/// The node timeout of a spare, until its cluster is formed. A primary that was in a
-/// minority (as a spare is, alone) calls its cluster whole only a node timeout after it
-/// left it (at least half a second): the shortest timeout makes the shortest wait.
-const SPARE_NODE_TIMEOUT: &str = "500";
+/// The node timeout of a spare, until its cluster is formed: nodes ping each other at
+/// half of it, and the first pings carry what each node holds.
+pub(super) const SPARE_NODE_TIMEOUT: &str = "200";
 /// The node timeout of a formed cluster's nodes (as their configuration sets it).
 const NODE_TIMEOUT: &str = "5000";
 
-async fn shorten_timeout(server: Server, admin_password: &str) -> Result<Server, String> {
+/// Makes a started server a spare: a short node timeout, and every slot its own.
+async fn prepare(mut server: Server, admin_password: &str) -> Result<Server, String> {
     let config = secret_command("CONFIG", admin_password);
     let set = async {
+        std::fs::write(server.dir.join(UNFORMED_FILE), b"")
+            .map_err(|e| format!("cannot mark a spare: {e}"))?;
         let mut conn = admin_connection(server.backend, admin_password).await?;
         call::<()>(
             &mut conn,
             &[&config, "SET", "cluster-node-timeout", SPARE_NODE_TIMEOUT],
         )
-        .await
+        .await?;
+        call::<()>(&mut conn, &["CLUSTER", "ADDSLOTSRANGE", "0", LAST_SLOT]).await
     };
     match set.await {
-        Ok(()) => Ok(server),
+        Ok(()) => {
+            server.holds_all_slots = true;
+            Ok(server)
+        }
         Err(e) => {
             stop_server(server).await;
             Err(e)
@@ -134,11 +149,17 @@ async fn shorten_timeout(server: Server, admin_password: &str) -> Result<Server,
     }
 }
 
+/// The last of Redis Cluster's 16,384 slots.
+const LAST_SLOT: &str = "16383";
+
 /// Gives every node of a newly formed cluster the usual node timeout.
-pub(super) async fn settle_timeouts(cluster: &super::Running) -> Result<(), String> {
-    let config = secret_command("CONFIG", &cluster.admin_password);
-    for server in cluster.servers() {
-        let mut conn = admin_connection(server.backend, &cluster.admin_password).await?;
+pub(super) async fn settle_timeouts(
+    shards: &[Vec<Server>],
+    admin_password: &str,
+) -> Result<(), String> {
+    let config = secret_command("CONFIG", admin_password);
+    for server in shards.iter().flatten() {
+        let mut conn = admin_connection(server.backend, admin_password).await?;
         call::<()>(
             &mut conn,
             &[&config, "SET", "cluster-node-timeout", NODE_TIMEOUT],
@@ -149,13 +170,14 @@ pub(super) async fn settle_timeouts(cluster: &super::Running) -> Result<(), Stri
 }
 
 /// Makes a spare server the node `name`: its directory becomes the node's, and it
-/// announces `endpoint`.
+/// announces `endpoint`. A new cluster's primary keeps its slots (`keep_slots`), to give
+/// up those of other shards when it joins them; any other node gives them all up now.
 pub(super) async fn adopt(
     mut server: Server,
-    name: &str,
-    endpoint: u16,
+    (name, endpoint): (&str, u16),
     dir: &Path,
     admin_password: &str,
+    keep_slots: bool,
 ) -> Result<Server, String> {
     let adopted = async {
         if let Some(parent) = dir.parent() {
@@ -168,7 +190,13 @@ pub(super) async fn adopt(
         let mut conn = admin_connection(server.backend, admin_password).await?;
         let config = secret_command("CONFIG", admin_password);
         let port = endpoint.to_string();
-        call::<()>(&mut conn, &[&config, "SET", "cluster-announce-port", &port]).await
+        call::<()>(&mut conn, &[&config, "SET", "cluster-announce-port", &port]).await?;
+        if !keep_slots && server.holds_all_slots {
+            call::<()>(&mut conn, &["CLUSTER", "FLUSHSLOTS"]).await?;
+            server.holds_all_slots = false;
+            formed(&server.dir);
+        }
+        Ok::<(), String>(())
     }
     .await;
     match adopted {
@@ -183,5 +211,43 @@ pub(super) async fn adopt(
             let _ = std::fs::remove_dir_all(dir);
             Err(e)
         }
+    }
+}
+
+/// The slot ranges a spare that holds every slot gives up to keep `first..=last`.
+pub(super) fn slots_to_give_up(first: u16, last: u16) -> Vec<String> {
+    let mut ranges = Vec::new();
+    if first > 0 {
+        ranges.extend([0.to_string(), (first - 1).to_string()]);
+    }
+    if last < 16383 {
+        ranges.extend([(last + 1).to_string(), LAST_SLOT.to_owned()]);
+    }
+    ranges
+}
+
+/// Marks a node's directory as that of a node of a formed cluster.
+pub(super) fn formed(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(UNFORMED_FILE));
+}
+
+/// Whether a node directory is that of a spare taken by a cluster never formed.
+pub(super) fn unformed(dir: &Path) -> bool {
+    dir.join(UNFORMED_FILE).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slots_to_give_up;
+
+    #[test]
+    fn a_primary_gives_up_every_slot_outside_its_range() {
+        assert_eq!(slots_to_give_up(0, 5460), ["5461", "16383"]);
+        assert_eq!(
+            slots_to_give_up(5461, 10922),
+            ["0", "5460", "10923", "16383"]
+        );
+        assert_eq!(slots_to_give_up(10923, 16383), ["0", "10922"]);
+        assert!(slots_to_give_up(0, 16383).is_empty());
     }
 }

@@ -36,7 +36,13 @@ impl Redis {
             .filter(|n| !present.contains(n))
             .collect();
         let mut added = self
-            .start_nodes(binary, desired, &new_names, &password, &running.dir.clone())
+            .start_nodes(
+                binary,
+                desired,
+                (&new_names, &[]),
+                &password,
+                &running.dir.clone(),
+            )
             .await?;
         // New nodes know the cluster's users and serve their endpoints before any slot
         // (and so any client) is sent to them.
