@@ -1,12 +1,13 @@
 //! Real PostgreSQL servers behind Redshift clusters.
 //!
 //! CreateCluster gives the cluster its own directory (under the data directory, or a
-//! temporary one) with a copy of the template's data (see [`template`]) and starts
-//! `postgres` listening only on a private Unix socket, where memshift's own superuser,
-//! `memshift`, is trusted. The master user (a superuser) is created and the `DBName`
-//! database is given to it. The cluster's endpoint is a
-//! wire-protocol front (see [`super::pgfront`]) on its own loopback port: it checks
-//! passwords against memshift's records and then hands the connection to the server.
+//! temporary one) with a copy of the template's data (see [`template`]) and a `postgres`
+//! server listening only on a private Unix socket, where memshift's own superuser,
+//! `memshift`, is trusted: the server started ahead (see [`spare`]), or one started then.
+//! The master user (a superuser) is created and the `DBName` database is given to it.
+//! The cluster's endpoint is a wire-protocol front (see [`super::pgfront`]) on its own
+//! loopback port: it checks passwords against memshift's records and then hands the
+//! connection to the server.
 //!
 //! memshift's own sessions (start-up checks, the bootstrap, the front's login roles) go
 //! through [`super::pgadmin`] over that socket.
@@ -15,6 +16,7 @@
 //! `postgres` system user (which Debian's package creates).
 
 mod server;
+mod spare;
 mod template;
 
 use std::collections::HashMap;
@@ -78,6 +80,8 @@ struct Node {
 pub struct Postgres {
     servers: Arc<Servers>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
+    /// The server started ahead for the next new cluster.
+    spare: std::sync::Mutex<spare::Slot>,
     ports: super::Ports,
     /// Clusters whose server died and is being started again.
     recovering: super::Recovering,
@@ -126,6 +130,7 @@ impl Postgres {
                 template: tokio::sync::Mutex::default(),
             }),
             nodes: tokio::sync::Mutex::default(),
+            spare: std::sync::Mutex::default(),
             ports: super::Ports::default(),
             recovering: super::Recovering::default(),
             logins: OnceLock::new(),
@@ -294,6 +299,8 @@ impl Postgres {
     /// Stops every server (at shutdown); temporary data goes too.
     pub async fn stop_all(&self) {
         let mut nodes = self.nodes.lock().await;
+        // Under the servers' lock: no start takes the spare or asks for another now.
+        self.drop_spare().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
             stop(node, false).await;
@@ -306,6 +313,7 @@ impl Postgres {
     /// Stops every server and removes every database (after a reset of the state).
     pub async fn reset(&self) {
         let mut nodes = self.nodes.lock().await;
+        self.drop_spare().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
             stop(node, true).await;
@@ -324,10 +332,6 @@ impl Postgres {
         cluster: &DesiredCluster,
     ) -> Result<Node, String> {
         let dir = self.cluster_dir(scope, &cluster.identifier);
-        self.servers.make_dir(&dir)?;
-        std::fs::write(dir.join(SCOPE_FILE), scope_text(scope, &cluster.identifier))
-            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
-        let data = dir.join("data");
         let logins = self
             .logins
             .get()
@@ -335,13 +339,8 @@ impl Postgres {
             .ok_or("no login checks for the front")?;
         let tls = self.endpoint_tls(cluster)?;
         let started = Instant::now();
-        if !data.join("PG_VERSION").exists() {
-            self.servers
-                .new_data(bin_dir, &data, &cluster.version)
-                .await?;
-        }
-        let copied = started.elapsed();
-        let (server, admin) = self.servers.launch(bin_dir, &dir).await?;
+        let new = !dir.join("data").join("PG_VERSION").exists();
+        let (server, admin, copied) = self.server_for(bin_dir, scope, cluster, &dir, new).await?;
         let node = Node {
             server,
             port: 0,
@@ -350,17 +349,65 @@ impl Postgres {
             tls,
         };
         let ready = started.elapsed();
-        let bootstrapped = match template::mark_of(&data) {
+        let bootstrapped = match template::mark_of(&node.server.dir.join("data")) {
             Some(mark) => adopt_template(&admin, &node.server, cluster, &mark).await,
             None => bootstrap(&admin, &node.server.socket(), cluster).await,
         };
         drop(admin);
+        if new {
+            // The next new cluster's server, once this one's is ready.
+            self.refill(bin_dir, &cluster.version);
+        }
         if let Err(e) = bootstrapped {
             stop(node, false).await;
             return Err(e);
         }
-        log_phases(&cluster.identifier, [copied, ready, started.elapsed()]);
+        log_phases(
+            &cluster.identifier,
+            copied.is_none(),
+            [copied.unwrap_or(ready), ready, started.elapsed()],
+        );
         self.serve(node, scope, cluster, logins).await
+    }
+
+    /// The cluster's server, running, with memshift's session to it: the spare for a
+    /// `new` cluster (one without data) when there is one, else a server started on the
+    /// cluster's data, a copy of the template for a new cluster. Answers how long the
+    /// data took, too (`None` for the spare).
+    async fn server_for(
+        &self,
+        bin_dir: &Path,
+        scope: &Scope,
+        cluster: &DesiredCluster,
+        dir: &Path,
+        new: bool,
+    ) -> Result<(Server, tokio_postgres::Client, Option<Duration>), String> {
+        let started = Instant::now();
+        let scope_text = scope_text(scope, &cluster.identifier);
+        if new && let Some(mut server) = self.take_spare(&cluster.version).await {
+            let adopted = match Self::adopt_spare(&mut server, dir, &scope_text) {
+                Ok(()) => admin_session(&server.socket(), "postgres").await,
+                Err(e) => Err(e),
+            };
+            match adopted {
+                Ok(admin) => return Ok((server, admin, None)),
+                Err(e) => {
+                    tracing::warn!(cluster = %cluster.identifier, error = %e, "cannot take the spare postgres server");
+                    stop_server(&mut server, true).await;
+                }
+            }
+        }
+        self.servers.make_dir(dir)?;
+        std::fs::write(dir.join(SCOPE_FILE), scope_text)
+            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+        if new {
+            self.servers
+                .new_data(bin_dir, &dir.join("data"), &cluster.version)
+                .await?;
+        }
+        let copied = started.elapsed();
+        let (server, admin) = self.servers.launch(bin_dir, dir).await?;
+        Ok((server, admin, Some(copied)))
     }
 
     /// Starts the front of a cluster's server.
@@ -569,6 +616,7 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         // Servers first: their data is under the root.
         self.nodes.get_mut().clear();
+        self.abandon_spare();
         if self.servers.temporary {
             let _ = std::fs::remove_dir_all(&self.servers.root);
         }
@@ -576,11 +624,13 @@ impl Drop for Postgres {
 }
 
 /// How long a server took to have its data, to accept connections, and to be ready for
-/// its cluster (each counted from the start).
-fn log_phases(cluster: &str, [data, ready, bootstrapped]: [Duration; 3]) {
+/// its cluster (each counted from the start), and whether it was the spare (whose data
+/// and start were there when it was taken).
+fn log_phases(cluster: &str, spare: bool, [data, ready, bootstrapped]: [Duration; 3]) {
     let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     tracing::debug!(
         cluster,
+        spare,
         data_micros = micros(data),
         ready_micros = micros(ready),
         bootstrapped_micros = micros(bootstrapped),

@@ -52,6 +52,22 @@ impl Server {
     pub(super) fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Moves the running server's directory to `dir` (which must not exist, or be
+    /// empty): the server follows, as it works there by relative names, and its link
+    /// now names the new place.
+    pub(super) fn move_to(&mut self, dir: &Path) -> Result<(), String> {
+        std::fs::rename(&self.dir, dir)
+            .map_err(|e| format!("cannot move {}: {e}", self.dir.display()))?;
+        self.dir = dir.to_path_buf();
+        // A new link replaces the old one in one step: the name never goes missing.
+        let link = self.socket_dir.join(DATA_LINK);
+        let next = self.socket_dir.join(format!("{DATA_LINK}.next"));
+        let _ = std::fs::remove_file(&next);
+        std::os::unix::fs::symlink(dir.join("data"), &next)
+            .and_then(|()| std::fs::rename(&next, &link))
+            .map_err(|e| format!("cannot link {}: {e}", link.display()))
+    }
 }
 
 impl Servers {
