@@ -564,3 +564,167 @@ async fn a_credential_logs_in_again_after_its_role_was_dropped() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// The processes working in `dir` (their working directory is in it): PostgreSQL servers
+/// and their backends on data there.
+fn processes_in(dir: &std::path::Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .collect()
+}
+
+/// A cluster's identifier, master user, master password and database.
+type Cluster = (&'static str, &'static str, &'static str, &'static str);
+
+/// A cluster of those below: its master user and no other logs in, to its own database
+/// (owned by it, the only one besides PostgreSQL's own), which answers the cluster's
+/// version; a temporary credential logs in and creates a table, `made_in_<id>`.
+async fn check_cluster(client: &Client, cluster: Cluster, clusters: &[Cluster]) {
+    let (id, master, password, db) = cluster;
+    let port = endpoint_port(client, id).await;
+    let session = login(port, master, password, db).await.unwrap();
+    assert_eq!(
+        one_value(
+            &session,
+            "SELECT current_user::text || ' ' || current_database()"
+        )
+        .await,
+        format!("{master} {db}")
+    );
+    let described = client
+        .describe_clusters()
+        .cluster_identifier(id)
+        .send()
+        .await
+        .unwrap();
+    let c = &described.clusters()[0];
+    assert_eq!(
+        one_value(&session, "SELECT version()").await,
+        format!(
+            "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 \
+             (Red Hat 3.4.2-6.fc3), Redshift {}.{}",
+            c.cluster_version().unwrap(),
+            c.cluster_revision_number().unwrap()
+        )
+    );
+    assert_eq!(
+        one_value(
+            &session,
+            "SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ',' \
+             ORDER BY datname) FROM pg_database WHERE datname NOT LIKE 'template%'"
+        )
+        .await,
+        if db == "dev" {
+            format!("dev:{master},postgres:memshift")
+        } else {
+            format!("postgres:memshift,{db}:{master}")
+        }
+    );
+    // Another cluster's master cannot log in here.
+    let other = clusters.iter().find(|c| c.0 != id).unwrap();
+    assert_eq!(
+        login(port, other.1, other.2, db).await.unwrap_err().0,
+        "28P01"
+    );
+    // A temporary credential logs in to the cluster's database and may create tables.
+    let out = client
+        .get_cluster_credentials()
+        .cluster_identifier(id)
+        .db_user("app")
+        .db_name(db)
+        .auto_create(true)
+        .send()
+        .await
+        .unwrap();
+    let app = login(port, out.db_user().unwrap(), out.db_password().unwrap(), db)
+        .await
+        .unwrap();
+    app.batch_execute(&format!(
+        "CREATE TABLE made_in_{id} (x int); INSERT INTO made_in_{id} VALUES (7)"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        one_value(&app, "SELECT current_user::text").await,
+        out.db_user().unwrap()
+    );
+}
+
+/// Creates a cluster with its own master user and database.
+async fn create_cluster_as(client: &Client, id: &str, master: &str, password: &str, db: &str) {
+    client
+        .create_cluster()
+        .cluster_identifier(id)
+        .node_type("dc2.large")
+        .db_name(db)
+        .master_username(master)
+        .master_user_password(password)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Clusters created one after the other (after the first, from a server started ahead)
+/// are each their own: their master user, their database (by its own name, owned by the
+/// master, open to all in `public`, and no other), their credentials and their version.
+/// A deleted cluster's server is gone; at shutdown every server goes, the one started
+/// ahead too, and the clusters' data comes back with memshift.
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_created_one_after_another_are_each_their_own() {
+    if !postgres_available() {
+        return;
+    }
+    let dir = common::temp_dir("pg-several");
+    let config = Config {
+        data_dir: Some(dir.path().join("data")),
+        ..Config::ephemeral().with_engines()
+    };
+    let root = dir.path().join("data").join("postgres");
+    let server = memshift::start(&config).await.unwrap();
+    let client = redshift(&server);
+    let clusters: [Cluster; 3] = [
+        ("north", "alice", "Passw0rd-North", "dev"),
+        ("south", "bob", "Passw0rd-South", "sales"),
+        ("east", "carol", "Passw0rd-East", "dev"),
+    ];
+    for (id, master, password, db) in clusters {
+        create_cluster_as(&client, id, master, password, db).await;
+    }
+    for cluster in clusters {
+        check_cluster(&client, cluster, &clusters).await;
+    }
+
+    let south = root.join("000000000000-us-east-1-south");
+    assert!(!processes_in(&south).is_empty());
+    client
+        .delete_cluster()
+        .cluster_identifier("south")
+        .skip_final_cluster_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(processes_in(&south), Vec::<u32>::new());
+    assert!(!south.exists());
+    server.shutdown().await.unwrap();
+    assert_eq!(processes_in(&root), Vec::<u32>::new());
+    assert!(!root.join(".spare").exists());
+
+    let server = memshift::start(&config).await.unwrap();
+    let client = redshift(&server);
+    for (id, master, password, db) in [clusters[0], clusters[2]] {
+        let port = endpoint_port(&client, id).await;
+        let session = login(port, master, password, db).await.unwrap();
+        assert_eq!(
+            one_value(&session, &format!("SELECT x::text FROM made_in_{id}")).await,
+            "7"
+        );
+    }
+    server.shutdown().await.unwrap();
+    assert_eq!(processes_in(&root), Vec::<u32>::new());
+}

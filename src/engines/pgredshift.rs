@@ -24,9 +24,10 @@
 //! without an alias): PostgreSQL cannot parse it, whatever the catalog holds.
 //!
 //! Everything is made in every database that takes connections (`template1` among them, so
-//! that databases created later have it too) and replaced at every start, so that a
-//! cluster made by an older memshift gets it as well. The view runs with the privileges of
-//! the user who queries it (`security_invoker`).
+//! that databases created later have it too): once in the template new clusters' data is
+//! copied from, and again at every start of a server on existing data, so that a cluster
+//! made by an older memshift gets it as well. The view runs with the privileges of the
+//! user who queries it (`security_invoker`).
 
 use std::path::Path;
 
@@ -46,13 +47,7 @@ pub async fn install(
     socket: &Path,
     version: &str,
 ) -> Result<(), String> {
-    let schema = ident(SCHEMA);
-    // A list of identifiers: a single string literal would name a single schema.
-    execute(
-        admin,
-        &format!("ALTER ROLE ALL SET search_path = \"$user\", public, {schema}, pg_catalog"),
-    )
-    .await?;
+    execute(admin, &search_path()).await?;
     let statements = statements(version);
     let databases = first_column(
         admin,
@@ -64,6 +59,21 @@ pub async fn install(
         execute(&session, &statements).await?;
     }
     Ok(())
+}
+
+/// What [`install`] runs, in full.
+#[must_use]
+pub fn recipe(version: &str) -> String {
+    format!("{}\n{}", search_path(), statements(version))
+}
+
+/// Every role's search path, in every database.
+fn search_path() -> String {
+    // A list of identifiers: a single string literal would name a single schema.
+    format!(
+        "ALTER ROLE ALL SET search_path = \"$user\", public, {}, pg_catalog",
+        ident(SCHEMA)
+    )
 }
 
 /// The statements that make (or replace) Redshift's answers in one database.

@@ -1,11 +1,13 @@
 //! Real PostgreSQL servers behind Redshift clusters.
 //!
-//! CreateCluster runs `initdb` into the cluster's own directory (under the data
-//! directory, or a temporary one) and starts `postgres` listening only on a private Unix
-//! socket, where memshift's own superuser, `memshift`, is trusted. The master user
-//! (a superuser) and the `DBName` database are created. The cluster's endpoint is a
-//! wire-protocol front (see [`super::pgfront`]) on its own loopback port: it checks
-//! passwords against memshift's records and then hands the connection to the server.
+//! CreateCluster gives the cluster its own directory (under the data directory, or a
+//! temporary one) with a copy of the template's data (see [`template`]) and a `postgres`
+//! server listening only on a private Unix socket, where memshift's own superuser,
+//! `memshift`, is trusted: the server started ahead (see [`spare`]), or one started then.
+//! The master user (a superuser) is created and the `DBName` database is given to it.
+//! The cluster's endpoint is a wire-protocol front (see [`super::pgfront`]) on its own
+//! loopback port: it checks passwords against memshift's records and then hands the
+//! connection to the server.
 //!
 //! memshift's own sessions (start-up checks, the bootstrap, the front's login roles) go
 //! through [`super::pgadmin`] over that socket.
@@ -13,31 +15,26 @@
 //! PostgreSQL does not run as root; when memshift does, the servers run as the
 //! `postgres` system user (which Debian's package creates).
 
+mod server;
+mod spare;
+mod template;
+
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-
-use tokio::process::{Child, Command};
 
 use super::certificate::EndpointTls;
 use super::endpoints::Endpoints;
-use super::pgadmin::{ADMIN_USER, SOCKET_PORT, admin_session, execute, first_column};
+use super::pgadmin::{ADMIN_USER, admin_session, execute, first_column};
 use super::pgfront::{self, Front, Logins};
 use super::pgredshift;
 use super::pgwire::{ident, literal};
 use crate::state::Scope;
 use crate::tls::{Authority, endpoint_names};
-
-const START_TIMEOUT: Duration = Duration::from_mins(1);
-
-/// The directory under the root that holds the data every new cluster starts from.
-const TEMPLATE_DIR: &str = ".template";
-/// A copy of the template made ahead, for the next new cluster.
-const SPARE_DIR: &str = ".spare";
+use server::{Server, Servers, stop_server};
+use template::TEMPLATE_DATABASE;
 
 /// The file in a cluster's directory that names its account, region and identifier.
 const SCOPE_FILE: &str = "memshift-scope";
@@ -71,34 +68,20 @@ pub struct Desired {
 }
 
 struct Node {
-    child: Child,
+    server: Server,
     port: u16,
     /// The master user bootstrapped into the server.
     master: Option<String>,
-    dir: PathBuf,
-    socket_dir: PathBuf,
     front: Option<tokio::task::JoinHandle<()>>,
     tls: Option<Arc<EndpointTls>>,
 }
 
 /// The PostgreSQL servers of every Redshift cluster.
 pub struct Postgres {
-    bin_dir: Option<PathBuf>,
-    /// Where clusters' data directories go.
-    root: PathBuf,
-    /// Whether `root` is memshift's to remove at the end (no data directory given).
-    temporary: bool,
-    run_as: Option<(u32, u32)>,
+    servers: Arc<Servers>,
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
-    /// Held while the template is being made.
-    template: tokio::sync::Mutex<()>,
-    /// The making of the spare copy, and how to end it.
-    spare: Mutex<
-        Option<(
-            tokio::task::JoinHandle<()>,
-            tokio::sync::oneshot::Sender<()>,
-        )>,
-    >,
+    /// The server started ahead for the next new cluster.
+    spare: std::sync::Mutex<spare::Slot>,
     ports: super::Ports,
     /// Clusters whose server died and is being started again.
     recovering: super::Recovering,
@@ -112,8 +95,8 @@ pub struct Postgres {
 impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Postgres")
-            .field("bin_dir", &self.bin_dir)
-            .field("root", &self.root)
+            .field("bin_dir", &self.servers.bin_dir)
+            .field("root", &self.servers.root)
             .finish_non_exhaustive()
     }
 }
@@ -139,13 +122,15 @@ impl Postgres {
             (std::env::temp_dir().join(name), true)
         };
         Postgres {
-            bin_dir,
-            root,
-            temporary,
-            run_as: run_as(),
+            servers: Arc::new(Servers {
+                bin_dir,
+                root,
+                temporary,
+                run_as: run_as(),
+                template: tokio::sync::Mutex::default(),
+            }),
             nodes: tokio::sync::Mutex::default(),
-            template: tokio::sync::Mutex::default(),
-            spare: Mutex::default(),
+            spare: std::sync::Mutex::default(),
             ports: super::Ports::default(),
             recovering: super::Recovering::default(),
             logins: OnceLock::new(),
@@ -171,7 +156,7 @@ impl Postgres {
     /// The directory of the server binaries, if any.
     #[must_use]
     pub fn bin_dir(&self) -> Option<&Path> {
-        self.bin_dir.as_deref()
+        self.servers.bin_dir.as_deref()
     }
 
     /// How the fronts check logins (before any cluster starts).
@@ -188,7 +173,7 @@ impl Postgres {
     /// Makes the region's servers match its clusters: starts new ones, stops others, and
     /// removes the data of those that are neither running nor kept.
     pub async fn reconcile(&self, scope: &Scope, desired: impl FnOnce() -> Desired) {
-        let Some(bin_dir) = &self.bin_dir else {
+        let Some(bin_dir) = &self.servers.bin_dir else {
             return;
         };
         let mut nodes = self.nodes.lock().await;
@@ -217,7 +202,7 @@ impl Postgres {
         for cluster in &clusters {
             let key = (scope.clone(), cluster.identifier.clone());
             if let Some(node) = nodes.get_mut(&key) {
-                if matches!(node.child.try_wait(), Ok(None)) {
+                if node.server.running() {
                     node.rename(cluster);
                     if node.master != cluster.master_username {
                         node.bootstrap_again(cluster).await;
@@ -258,7 +243,7 @@ impl Postgres {
 
     /// The directory of a cluster's data, with a file naming whose it is.
     fn cluster_dir(&self, scope: &Scope, identifier: &str) -> PathBuf {
-        self.root.join(Self::dir_name(scope, identifier))
+        self.servers.root.join(Self::dir_name(scope, identifier))
     }
 
     fn dir_name(scope: &Scope, identifier: &str) -> String {
@@ -271,7 +256,7 @@ impl Postgres {
     /// directory name alone could also be another region's.
     fn remove_unused(&self, scope: &Scope, running: &[DesiredCluster], kept: &[String]) {
         let prefix = Self::dir_name(scope, "");
-        let Ok(entries) = std::fs::read_dir(&self.root) else {
+        let Ok(entries) = std::fs::read_dir(&self.servers.root) else {
             return;
         };
         for entry in entries.flatten() {
@@ -299,9 +284,9 @@ impl Postgres {
         let mut scopes: Vec<Scope> = nodes
             .iter_mut()
             .filter_map(|((scope, cluster), node)| {
-                let exited = !matches!(node.child.try_wait(), Ok(None));
+                let exited = !node.server.running();
                 if exited {
-                    tracing::warn!(cluster = %cluster, status = ?node.child.try_wait(), "postgres server exited");
+                    tracing::warn!(cluster = %cluster, status = ?node.server.child.try_wait(), "postgres server exited");
                     self.recovering.insert(scope, cluster);
                 }
                 exited.then(|| scope.clone())
@@ -313,26 +298,27 @@ impl Postgres {
 
     /// Stops every server (at shutdown); temporary data goes too.
     pub async fn stop_all(&self) {
-        self.cancel_refill().await;
         let mut nodes = self.nodes.lock().await;
+        // Under the servers' lock: no start takes the spare or asks for another now.
+        self.drop_spare().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
             stop(node, false).await;
         }
-        if self.temporary {
-            let _ = std::fs::remove_dir_all(&self.root);
+        if self.servers.temporary {
+            let _ = std::fs::remove_dir_all(&self.servers.root);
         }
     }
 
     /// Stops every server and removes every database (after a reset of the state).
     pub async fn reset(&self) {
-        self.cancel_refill().await;
         let mut nodes = self.nodes.lock().await;
+        self.drop_spare().await;
         for (key, node) in nodes.drain() {
             self.forget(&key);
             stop(node, true).await;
         }
-        let _ = std::fs::remove_dir_all(&self.root);
+        let _ = std::fs::remove_dir_all(&self.servers.root);
     }
 
     fn forget(&self, key: &(Scope, String)) {
@@ -346,10 +332,6 @@ impl Postgres {
         cluster: &DesiredCluster,
     ) -> Result<Node, String> {
         let dir = self.cluster_dir(scope, &cluster.identifier);
-        self.make_dir(&dir)?;
-        std::fs::write(dir.join(SCOPE_FILE), scope_text(scope, &cluster.identifier))
-            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
-        let data = dir.join("data");
         let logins = self
             .logins
             .get()
@@ -357,82 +339,85 @@ impl Postgres {
             .ok_or("no login checks for the front")?;
         let tls = self.endpoint_tls(cluster)?;
         let started = Instant::now();
-        if !data.join("PG_VERSION").exists() {
-            self.new_data(bin_dir, &data).await?;
-        }
-        let copied = started.elapsed();
-        // Unix socket paths are short; keep the socket in a short directory of its own.
-        let mut tag = [0u8; 6];
-        rand::fill(&mut tag);
-        let socket_dir =
-            std::env::temp_dir().join(format!("mspg-{}-{}", std::process::id(), hex::encode(tag)));
-        self.make_dir(&socket_dir)?;
-        let log = match std::fs::File::create(dir.join("postgres.log")) {
-            Ok(log) => log,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&socket_dir);
-                return Err(format!("cannot create the server log: {e}"));
-            }
-        };
-        if let Some((uid, gid)) = self.run_as {
-            let _ = std::os::unix::fs::chown(dir.join("postgres.log"), Some(uid), Some(gid));
-        }
-        let fsync = if self.temporary { "off" } else { "on" };
-        let child = self
-            .command(&bin_dir.join("postgres"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-c", "listen_addresses="])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", socket_dir.display()))
-            .args(["-c", &format!("port={SOCKET_PORT}")])
-            .args(["-c", &format!("fsync={fsync}")])
-            // A commit is acknowledged once its WAL is written (and, with a data
-            // directory, flushed): a server killed after it keeps it.
-            .args(["-c", "synchronous_commit=on", "-c", "max_connections=100"])
-            // Shared memory segments in the data directory, not in /dev/shm: a server
-            // killed with memshift leaves none behind.
-            .args(["-c", "dynamic_shared_memory_type=mmap"])
-            // The front sets login passwords with ALTER ROLE: no statement text in the
-            // server's log, even when one fails.
-            .args([
-                "-c",
-                "log_statement=none",
-                "-c",
-                "log_min_error_statement=panic",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                let _ = std::fs::remove_dir_all(&socket_dir);
-                format!("cannot run postgres: {e}")
-            })?;
-        let socket = socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
-        let mut node = Node {
-            child,
+        let new = !dir.join("data").join("PG_VERSION").exists();
+        let (server, admin, copied) = self.server_for(bin_dir, scope, cluster, &dir, new).await?;
+        let node = Node {
+            server,
             port: 0,
             master: cluster.master_username.clone(),
-            dir,
-            socket_dir,
             front: None,
             tls,
         };
-        let admin = match wait_ready(&mut node, &socket).await {
-            Ok(a) => a,
-            Err(e) => {
-                stop(node, false).await;
-                return Err(e);
-            }
-        };
         let ready = started.elapsed();
-        if let Err(e) = bootstrap(&admin, &socket, cluster).await {
+        let bootstrapped = match template::mark_of(&node.server.dir.join("data")) {
+            Some(mark) => adopt_template(&admin, &node.server, cluster, &mark).await,
+            None => bootstrap(&admin, &node.server.socket(), cluster).await,
+        };
+        drop(admin);
+        if new {
+            // The next new cluster's server, once this one's is ready.
+            self.refill(bin_dir, &cluster.version);
+        }
+        if let Err(e) = bootstrapped {
             stop(node, false).await;
             return Err(e);
         }
-        log_phases(&cluster.identifier, [copied, ready, started.elapsed()]);
+        log_phases(
+            &cluster.identifier,
+            copied.is_none(),
+            [copied.unwrap_or(ready), ready, started.elapsed()],
+        );
+        self.serve(node, scope, cluster, logins).await
+    }
+
+    /// The cluster's server, running, with memshift's session to it: the spare for a
+    /// `new` cluster (one without data) when there is one, else a server started on the
+    /// cluster's data, a copy of the template for a new cluster. Answers how long the
+    /// data took, too (`None` for the spare).
+    async fn server_for(
+        &self,
+        bin_dir: &Path,
+        scope: &Scope,
+        cluster: &DesiredCluster,
+        dir: &Path,
+        new: bool,
+    ) -> Result<(Server, tokio_postgres::Client, Option<Duration>), String> {
+        let started = Instant::now();
+        let scope_text = scope_text(scope, &cluster.identifier);
+        if new && let Some(mut server) = self.take_spare(&cluster.version).await {
+            let adopted = match Self::adopt_spare(&mut server, dir, &scope_text) {
+                Ok(()) => admin_session(&server.socket(), "postgres").await,
+                Err(e) => Err(e),
+            };
+            match adopted {
+                Ok(admin) => return Ok((server, admin, None)),
+                Err(e) => {
+                    tracing::warn!(cluster = %cluster.identifier, error = %e, "cannot take the spare postgres server");
+                    stop_server(&mut server, true).await;
+                }
+            }
+        }
+        self.servers.make_dir(dir)?;
+        std::fs::write(dir.join(SCOPE_FILE), scope_text)
+            .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+        if new {
+            self.servers
+                .new_data(bin_dir, &dir.join("data"), &cluster.version)
+                .await?;
+        }
+        let copied = started.elapsed();
+        let (server, admin) = self.servers.launch(bin_dir, dir).await?;
+        Ok((server, admin, Some(copied)))
+    }
+
+    /// Starts the front of a cluster's server.
+    async fn serve(
+        &self,
+        mut node: Node,
+        scope: &Scope,
+        cluster: &DesiredCluster,
+        logins: Arc<dyn Logins>,
+    ) -> Result<Node, String> {
         let listener = match self.endpoints.bind(cluster.port) {
             Ok(l) => l,
             Err(e) => {
@@ -444,92 +429,12 @@ impl Postgres {
         let front = Arc::new(Front::new(
             scope.clone(),
             cluster.identifier.clone(),
-            socket,
+            node.server.socket(),
             logins,
             node.tls.clone(),
         ));
         node.front = Some(tokio::spawn(pgfront::serve(listener, front)));
         Ok(node)
-    }
-
-    /// A new database cluster in `data`: a copy of the template, which `initdb` makes once
-    /// (the first cluster waits for it). A copy takes tens of milliseconds where `initdb`
-    /// takes most of a second.
-    async fn new_data(&self, bin_dir: &Path, data: &Path) -> Result<(), String> {
-        let template = self.root.join(TEMPLATE_DIR);
-        {
-            // One `initdb` at a time; those who waited find the template made.
-            let _made = self.template.lock().await;
-            if !template.join("PG_VERSION").exists() {
-                let partial = self.root.join(format!("{TEMPLATE_DIR}.partial"));
-                let _ = std::fs::remove_dir_all(&partial);
-                self.make_dir(&partial)?;
-                self.initdb(bin_dir, &partial).await?;
-                std::fs::rename(&partial, &template)
-                    .map_err(|e| format!("cannot keep the template: {e}"))?;
-            }
-        }
-        // The spare copy, made while no cluster waited, when there is one.
-        let spare = self.root.join(SPARE_DIR);
-        if std::fs::rename(&spare, data).is_err() {
-            copy_dir(&template, data, None).await?;
-        }
-        self.refill(&template, &spare);
-        Ok(())
-    }
-
-    /// Makes the next cluster's data in the background: a copy of the template.
-    fn refill(&self, template: &Path, spare: &Path) {
-        let mut slot = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
-        if spare.exists() || slot.as_ref().is_some_and(|(task, _)| !task.is_finished()) {
-            return;
-        }
-        let (template, spare) = (template.to_path_buf(), spare.to_path_buf());
-        let (cancel, cancelled) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let partial = spare.with_extension("partial");
-            let _ = tokio::fs::remove_dir_all(&partial).await;
-            if copy_dir(&template, &partial, Some(cancelled)).await.is_ok() {
-                let _ = std::fs::rename(&partial, &spare);
-            }
-        });
-        *slot = Some((task, cancel));
-    }
-
-    /// Ends the making of a spare copy, if one is under way, before the root goes.
-    async fn cancel_refill(&self) {
-        let running = self
-            .spare
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some((task, cancel)) = running {
-            let _ = cancel.send(());
-            let _ = task.await;
-        }
-    }
-
-    /// A new database cluster in `data`, with memshift's own superuser trusted on the
-    /// Unix socket and nothing reachable over TCP.
-    async fn initdb(&self, bin_dir: &Path, data: &Path) -> Result<(), String> {
-        let out = self
-            .command(&bin_dir.join("initdb"))
-            .arg("-D")
-            .arg(data)
-            .args(["-U", ADMIN_USER, "--auth-local=trust", "--auth-host=reject"])
-            .args(["-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"])
-            // One-megabyte WAL segments: a new cluster copies 1 MB of WAL, not 16.
-            .arg("--wal-segsize=1")
-            .output()
-            .await
-            .map_err(|e| format!("cannot run initdb: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(())
     }
 
     /// The TLS settings of a cluster's front, when fronts accept SSL.
@@ -544,32 +449,12 @@ impl Postgres {
         )
         .map(|tls| Some(Arc::new(tls)))
     }
-
-    fn make_dir(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        if let Some((uid, gid)) = self.run_as {
-            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
-                .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
-        }
-        Ok(())
-    }
-
-    fn command(&self, program: &Path) -> Command {
-        let mut std = super::orphans::command(program);
-        if let Some((uid, gid)) = self.run_as {
-            std.uid(uid).gid(gid);
-            // The servers' environment: no HOME of root's.
-            std.env("HOME", "/tmp");
-        }
-        Command::from(std)
-    }
 }
 
 impl Node {
     /// Creates the master user a changed cluster names, in the running server.
     async fn bootstrap_again(&mut self, cluster: &DesiredCluster) {
-        let socket = self.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
+        let socket = self.server.socket();
         let done = match admin_session(&socket, "postgres").await {
             Ok(admin) => bootstrap(&admin, &socket, cluster).await,
             Err(e) => Err(e),
@@ -596,28 +481,6 @@ impl Node {
                 tracing::error!(cluster = %cluster.identifier, error = %e, "cannot renew the endpoint certificate");
             }
         }
-    }
-}
-
-async fn wait_ready(node: &mut Node, socket: &Path) -> Result<tokio_postgres::Client, String> {
-    let started = Instant::now();
-    loop {
-        if socket.exists()
-            && let Ok(admin) = admin_session(socket, "postgres").await
-        {
-            return Ok(admin);
-        }
-        if let Ok(Some(status)) = node.child.try_wait() {
-            let log = std::fs::read_to_string(node.dir.join("postgres.log")).unwrap_or_default();
-            return Err(format!(
-                "postgres exited at start ({status}): {}",
-                log.trim()
-            ));
-        }
-        if started.elapsed() > START_TIMEOUT {
-            return Err("postgres did not accept connections within 60 s".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -671,32 +534,80 @@ async fn bootstrap(
     pgredshift::install(admin, socket, &cluster.version).await
 }
 
-/// A server whose node is dropped without [`stop`] (memshift's runtime ending, a
-/// panicking test): an immediate shutdown (SIGQUIT, which ends the server's own
-/// processes too), and its socket directory goes.
+/// The master user and the cluster's database, on data fresh from the template (marked
+/// `mark`): the template's `dev` becomes the cluster's database (renamed when its
+/// `DBName` is another that does not exist yet, and left out when it names one of
+/// PostgreSQL's own), owned by the master user. The rest is there already, unless the
+/// template was made for another version.
+async fn adopt_template(
+    admin: &tokio_postgres::Client,
+    server: &Server,
+    cluster: &DesiredCluster,
+    mark: &str,
+) -> Result<(), String> {
+    let db = &cluster.db_name;
+    let master = cluster.master_username.as_deref();
+    let found = first_column(
+        admin,
+        &format!(
+            "SELECT 'database' FROM pg_database WHERE datname = {} \
+             UNION ALL SELECT 'role' FROM pg_roles WHERE rolname = {}",
+            literal(db),
+            literal(master.unwrap_or_default())
+        ),
+    )
+    .await?;
+    let has = |what: &str| found.iter().any(|f| f == what);
+    let mut statements = Vec::new();
+    if let Some(master) = master
+        && !has("role")
+    {
+        statements.push(format!(
+            "CREATE ROLE {} LOGIN SUPERUSER CREATEDB CREATEROLE",
+            ident(master)
+        ));
+    }
+    let template_db = db == TEMPLATE_DATABASE;
+    if template_db || !has("database") {
+        if !template_db {
+            statements.push(format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                ident(TEMPLATE_DATABASE),
+                ident(db)
+            ));
+        }
+        if let Some(master) = master {
+            statements.push(format!(
+                "ALTER DATABASE {} OWNER TO {}",
+                ident(db),
+                ident(master)
+            ));
+        }
+    }
+    if !statements.is_empty() {
+        execute(admin, &statements.join(";\n")).await?;
+    }
+    if !template_db && has("database") {
+        // Not in one batch with the rest: a database is dropped outside a transaction.
+        // (The batch is one: a start that stopped half-way did all of it or none.)
+        execute(
+            admin,
+            &format!("DROP DATABASE IF EXISTS {}", ident(TEMPLATE_DATABASE)),
+        )
+        .await?;
+    }
+    if mark != template::mark(&cluster.version) {
+        pgredshift::install(admin, &server.socket(), &cluster.version).await?;
+    }
+    template::adopted(&server.dir.join("data"))
+}
+
+/// A node dropped without [`stop`]: its front ends (and its server, as it drops).
 impl Drop for Node {
     fn drop(&mut self) {
         if let Some(front) = self.front.take() {
             front.abort();
         }
-        if let (Ok(None), Some(pid)) = (self.child.try_wait(), self.child.id()) {
-            let quit = std::process::Command::new("kill")
-                .args(["-QUIT", &pid.to_string()])
-                .status()
-                .is_ok_and(|s| s.success());
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while quit && Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if matches!(self.child.try_wait(), Ok(None)) {
-                let _ = self.child.start_kill();
-                let deadline = Instant::now() + Duration::from_secs(1);
-                while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.socket_dir);
     }
 }
 
@@ -705,18 +616,21 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         // Servers first: their data is under the root.
         self.nodes.get_mut().clear();
-        if self.temporary {
-            let _ = std::fs::remove_dir_all(&self.root);
+        self.abandon_spare();
+        if self.servers.temporary {
+            let _ = std::fs::remove_dir_all(&self.servers.root);
         }
     }
 }
 
 /// How long a server took to have its data, to accept connections, and to be ready for
-/// its cluster (each counted from the start).
-fn log_phases(cluster: &str, [data, ready, bootstrapped]: [Duration; 3]) {
+/// its cluster (each counted from the start), and whether it was the spare (whose data
+/// and start were there when it was taken).
+fn log_phases(cluster: &str, spare: bool, [data, ready, bootstrapped]: [Duration; 3]) {
     let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     tracing::debug!(
         cluster,
+        spare,
         data_micros = micros(data),
         ready_micros = micros(ready),
         bootstrapped_micros = micros(bootstrapped),
@@ -724,66 +638,11 @@ fn log_phases(cluster: &str, [data, ready, bootstrapped]: [Duration; 3]) {
     );
 }
 
-/// Copies a directory with its owners and modes (`cp -a`), unless `cancel` ends it first
-/// (the copy is then ended, and the caller removes what it made).
-async fn copy_dir(
-    from: &Path,
-    to: &Path,
-    cancel: Option<tokio::sync::oneshot::Receiver<()>>,
-) -> Result<(), String> {
-    let mut child = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run cp: {e}"))?;
-    let status = match cancel {
-        Some(cancelled) => tokio::select! {
-            status = child.wait() => status,
-            _ = cancelled => {
-                let _ = child.kill().await;
-                return Err("cancelled".to_owned());
-            }
-        },
-        None => child.wait().await,
-    }
-    .map_err(|e| format!("cannot run cp: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cannot copy {} ({status})", from.display()))
-    }
-}
-
 async fn stop(mut node: Node, remove: bool) {
     if let Some(front) = node.front.take() {
         front.abort();
     }
-    // A fast shutdown (SIGINT) lets the server end its own processes; SIGKILL would
-    // leave them behind.
-    let interrupted = match node.child.id() {
-        Some(pid) => std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .is_ok_and(|s| s.success()),
-        None => false,
-    };
-    let waited = interrupted
-        && tokio::time::timeout(Duration::from_secs(10), node.child.wait())
-            .await
-            .is_ok();
-    if !waited {
-        let _ = node.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await;
-    }
-    let _ = std::fs::remove_dir_all(&node.socket_dir);
-    if remove {
-        let _ = std::fs::remove_dir_all(&node.dir);
-    }
+    stop_server(&mut node.server, remove).await;
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
