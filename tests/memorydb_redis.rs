@@ -705,16 +705,13 @@ async fn the_rust_cluster_client_works_over_tls() {
 
 /// The redis-server processes of a cluster started by this test process.
 fn servers_of(cluster: &str) -> Vec<u32> {
-    servers_within(&format!("/clusters/{cluster}/"))
+    let temporary = std::env::temp_dir().join(format!("memshift-redis-{}-", std::process::id()));
+    servers_within(&temporary, &format!("/clusters/{cluster}/"))
 }
 
-/// The redis-server processes of this test process's memshift instances whose working
-/// directory's path holds `within`.
-fn servers_within(within: &str) -> Vec<u32> {
-    let prefix = std::env::temp_dir()
-        .join(format!("memshift-redis-{}-", std::process::id()))
-        .display()
-        .to_string();
+/// The processes whose working directory's path starts with `prefix` and holds `within`.
+fn servers_within(prefix: &std::path::Path, within: &str) -> Vec<u32> {
+    let prefix = prefix.display().to_string();
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -771,10 +768,10 @@ async fn a_cluster_that_loses_a_server_is_formed_again() {
     server.shutdown().await.unwrap();
 }
 
-/// The redis-server processes of this test process's memshift instances that wait, formed
-/// ahead, for the next cluster of their shape.
-fn servers_formed_ahead() -> Vec<u32> {
-    servers_within("/.ahead/")
+/// The redis-server processes of a memshift with the data directory `data` that wait,
+/// formed ahead, for the next cluster of their shape.
+fn servers_formed_ahead(data: &std::path::Path) -> Vec<u32> {
+    servers_within(data, "/.ahead/")
 }
 
 /// Writes `value` under 50 keys through the cluster endpoint on `port` (`write`), or
@@ -847,9 +844,14 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
         return;
     }
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let server = memshift::start(&Config::ephemeral().with_engines())
-        .await
-        .unwrap();
+    // A data directory of its own: its servers are told apart from other tests'.
+    let dir = common::temp_dir("redis-ahead");
+    let data = dir.path().join("data");
+    let config = Config {
+        data_dir: Some(data.clone()),
+        ..Config::ephemeral().with_engines()
+    };
+    let server = memshift::start(&config).await.unwrap();
     let client = memorydb(&server);
     let create = |name: &'static str, shards: i32, replicas: i32| {
         client
@@ -866,12 +868,12 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     let first = available_node_ports(&client, "first").await;
     assert_eq!(first.len(), 4);
     wait_formed_ahead(&server.url(), &[2, 2]).await;
-    let mut ahead = servers_formed_ahead();
+    let mut ahead = servers_formed_ahead(&data);
     assert_eq!(ahead.len(), 4);
 
     create("second", 2, 1).await.unwrap();
     let second = available_node_ports(&client, "second").await;
-    let mut taken = servers_of("second");
+    let mut taken = servers_within(&data, "/clusters/second/");
     taken.sort_unstable();
     ahead.sort_unstable();
     assert_eq!(
@@ -905,8 +907,7 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     let third = available_node_ports(&client, "third").await;
     assert_eq!(run(third[0], None, &["PING"]).unwrap(), "PONG");
     wait_formed_ahead(&server.url(), &[1]).await;
-    assert_eq!(servers_formed_ahead().len(), 1);
+    assert_eq!(servers_formed_ahead(&data).len(), 1);
     server.shutdown().await.unwrap();
-    assert!(servers_formed_ahead().is_empty());
-    assert!(servers_of("second").is_empty());
+    assert!(servers_within(&data, "/").is_empty());
 }

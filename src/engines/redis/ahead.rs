@@ -187,6 +187,7 @@ impl Redis {
                     admin_password: self.admin_password.clone(),
                     root: self.root.join(AHEAD_DIR),
                     durable: self.durable,
+                    sockets: self.sockets.clone(),
                 };
                 slot.building = Some(tokio::spawn(build.run(shape, Arc::clone(&self.ahead))));
             }
@@ -242,6 +243,7 @@ struct Build {
     admin_password: String,
     root: PathBuf,
     durable: bool,
+    sockets: PathBuf,
 }
 
 impl Build {
@@ -302,6 +304,7 @@ impl Build {
                             admin_password: &self.admin_password,
                             dir: self.root.join(hex::encode(tag)),
                             durable: self.durable,
+                            sockets: &self.sockets,
                         })
                         .await?,
                     );

@@ -222,6 +222,7 @@ impl Redis {
                     admin_password: &password,
                     dir: server.dir.clone(),
                     durable: self.durable,
+                    sockets: &self.sockets,
                 };
                 let mut fresh = start_server(start).await?;
                 if fresh.backend != server.backend {

@@ -239,6 +239,9 @@ pub struct Redis {
     pool_wanted: std::sync::atomic::AtomicBool,
     /// A cluster formed ahead, of the shape last asked for.
     ahead: Arc<Mutex<ahead::AheadSlot>>,
+    /// Where the servers' Unix sockets are, for their fronts: a short temporary path
+    /// (the root may be long, under a data directory).
+    sockets: PathBuf,
 }
 
 impl std::fmt::Debug for Redis {
@@ -282,6 +285,7 @@ impl Redis {
             pool: tokio::sync::Mutex::default(),
             pool_wanted: std::sync::atomic::AtomicBool::new(false),
             ahead: Arc::default(),
+            sockets: temporary_root().join("s"),
         }
     }
 
@@ -548,6 +552,9 @@ impl Redis {
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
         }
+        if let Some(sockets) = self.sockets.parent() {
+            let _ = std::fs::remove_dir_all(sockets);
+        }
     }
 
     /// Stops every server and removes every node's data and every snapshot (after a
@@ -653,6 +660,7 @@ impl Redis {
                 iam_users: Mutex::default(),
                 auth: self.token_auth(),
                 tls: None,
+                sockets: Some(self.sockets.clone()),
             }),
             shape: (desired.shards.clone(), desired.tls),
             dir,
@@ -713,6 +721,7 @@ impl Redis {
             iam_users: Mutex::default(),
             auth: self.token_auth(),
             tls,
+            sockets: Some(self.sockets.clone()),
         });
         let endpoint = match self.endpoints.bind(desired.port) {
             Ok(l) => l,
@@ -822,6 +831,7 @@ impl Redis {
                         admin_password,
                         dir: dir.join(path_component(name)),
                         durable: self.durable,
+                        sockets: &self.sockets,
                     };
                     match start_server(start).await {
                         Err(e) if tries < 3 && e.contains("Failed listening") => {
@@ -1074,6 +1084,8 @@ struct NodeStart<'a> {
     dir: PathBuf,
     /// Whether every write is on disk before it is acknowledged.
     durable: bool,
+    /// The directory of the servers' Unix sockets.
+    sockets: &'a Path,
 }
 
 /// The file in a node's directory that names the ports it listened on, so that it
@@ -1122,12 +1134,21 @@ async fn start_server(start: NodeStart<'_>) -> Result<Server, String> {
         let _ = std::fs::remove_file(&path);
         write_private(&path, contents, false)?;
     }
-    let config = server_config(
+    std::fs::create_dir_all(start.sockets)
+        .map_err(|e| format!("cannot create {}: {e}", start.sockets.display()))?;
+    let mut config = server_config(
         &dir,
         (backend, tls_port, bus),
         start.announced,
         start.admin_password,
         start.durable,
+    );
+    // The fronts' way in: a Unix socket only memshift's user may open.
+    let socket = start.sockets.join(format!("{backend}.sock"));
+    let _ = writeln!(
+        config,
+        "unixsocket \"{}\"\nunixsocketperm 700",
+        socket.display()
     );
     let child = spawn_configured(start.binary, &config).await?;
     let mut server = Server {

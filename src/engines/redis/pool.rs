@@ -80,6 +80,7 @@ impl Redis {
                 admin_password: &self.admin_password,
                 dir: root.join(hex::encode(tag)),
                 durable: self.durable,
+                sockets: &self.sockets,
             })
         });
         for started in futures_util::future::join_all(starts).await {
