@@ -790,6 +790,30 @@ impl Job {
             })
     }
 
+    /// Runs one part; while it runs after a cancel was asked for, the cancel is sent
+    /// again: a backend ignores a cancel that comes before its query starts.
+    async fn cancellable_part(
+        &self,
+        session: &mut Session,
+        index: usize,
+        sql: &str,
+        values: &[String],
+    ) -> Result<(), DbError> {
+        let key = session.cancel_key();
+        let part = self.part(session, index, sql, values);
+        tokio::pin!(part);
+        loop {
+            tokio::select! {
+                result = &mut part => return result,
+                () = tokio::time::sleep(CANCEL_AGAIN_AFTER) => {
+                    if self.cancel_requested() {
+                        let _ = pgclient::cancel(key).await;
+                    }
+                }
+            }
+        }
+    }
+
     async fn run(self, connection: SessionSlot, login: Option<Target>) {
         self.update(|s| s.status = Status::Picked);
         let mut slot = connection.lock().await;
@@ -852,7 +876,7 @@ impl Job {
                 part.created = now;
                 part.query_id = query_id;
             });
-            if let Err(e) = self.part(session, index, sql, values).await {
+            if let Err(e) = self.cancellable_part(session, index, sql, values).await {
                 stopped = Some((index, e));
             }
         }
@@ -1096,6 +1120,9 @@ fn oid_array(oids: &[u32]) -> String {
     let items: Vec<String> = oids.iter().map(u32::to_string).collect();
     format!("{{{}}}", items.join(","))
 }
+
+/// How long a part runs before a cancel asked for meanwhile is sent again.
+const CANCEL_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// CancelStatement: a running statement's backend is cancelled; one not yet started never
 /// starts.
