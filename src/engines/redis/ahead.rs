@@ -349,6 +349,6 @@ impl Build {
         for server in shards.iter().flatten() {
             pool::formed(&server.dir);
         }
-        pool::settle_timeouts(shards, &self.admin_password).await
+        pool::settle_timeouts(shards.iter().flatten(), &self.admin_password).await
     }
 }

@@ -680,7 +680,7 @@ impl Redis {
                         server.holds_all_slots = false;
                         pool::formed(&server.dir);
                     }
-                    pool::settle_timeouts(&running.shards, &running.admin_password).await
+                    pool::settle_timeouts(running.servers(), &running.admin_password).await
                 }
                 Err(e) => Err(e),
             }

@@ -154,12 +154,12 @@ async fn prepare(mut server: Server, admin_password: &str) -> Result<Server, Str
 const LAST_SLOT: &str = "16383";
 
 /// Gives every node of a newly formed cluster the usual node timeout.
-pub(super) async fn settle_timeouts(
-    shards: &[Vec<Server>],
+pub(super) async fn settle_timeouts<'a>(
+    servers: impl IntoIterator<Item = &'a Server>,
     admin_password: &str,
 ) -> Result<(), String> {
     let config = secret_command("CONFIG", admin_password);
-    for server in shards.iter().flatten() {
+    for server in servers {
         let mut conn = admin_connection(server.backend, admin_password).await?;
         call::<()>(
             &mut conn,

@@ -45,13 +45,18 @@ impl Redis {
             )
             .await?;
         // New nodes know the cluster's users and serve their endpoints before any slot
-        // (and so any client) is sent to them.
+        // (and so any client) is sent to them; spares among them get the usual node
+        // timeout, as every node of a formed cluster has.
         for server in &mut added {
             server.serve(&running.front);
         }
-        if let Err(e) =
-            super::apply_users_on(&running.front, &password, added.iter(), &desired.users).await
-        {
+        let prepared = match super::pool::settle_timeouts(added.iter(), &password).await {
+            Ok(()) => {
+                super::apply_users_on(&running.front, &password, added.iter(), &desired.users).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = prepared {
             for server in added {
                 discard_server(server).await;
             }
