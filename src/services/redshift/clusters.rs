@@ -5,7 +5,7 @@ use super::model::{
     ClusterResult, ClustersMessage, CreateClusterMessage, DeleteClusterMessage,
     DescribeClustersMessage,
 };
-use super::store::{ClusterRecord, Store, cluster_key};
+use super::store::{ClusterRecord, KeptCredentials, Store, cluster_key};
 use super::validate;
 use super::{Env, Server};
 use crate::services::paging;
@@ -100,7 +100,7 @@ pub fn create(
         vpc_id: format!("vpc-{}", &uuid.simple().to_string()[..17]),
         created: env.now,
         deleting_since: None,
-        credentials: Vec::new(),
+        credentials: KeptCredentials::new(),
         engine_port,
     };
     let view = record.view(env.scope, &env.settings.endpoint_host, None, "creating");

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::store::{IssuedCredential, Store, cluster_key};
+use super::store::{IssuedCredential, KeptCredentials, Store, cluster_key};
 use crate::secret::PasswordHash;
 
 /// A login the cluster's records allow.
@@ -59,7 +59,7 @@ pub fn check(
 /// The refusal, without saying which check failed unless the password was right.
 pub fn check_against(
     master: Option<(&str, Option<&PasswordHash>)>,
-    credentials: &[IssuedCredential],
+    credentials: &KeptCredentials,
     user: &str,
     database: &str,
     password: &str,

@@ -1,6 +1,7 @@
 //! Redshift's state in one account and region: clusters, their tags, and the temporary
 //! credentials issued for them.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,24 +42,32 @@ pub struct IssuedCredential {
     pub password: PasswordHash,
 }
 
+/// The credentials kept for a cluster or namespace, oldest first.
+pub type KeptCredentials = VecDeque<IssuedCredential>;
+
 /// Adds a credential to those kept, dropping expired ones and all but the newest few of
 /// its user.
-pub fn remember(
-    kept: &mut Vec<IssuedCredential>,
-    credential: IssuedCredential,
-    now: DateTime<Utc>,
-) {
-    kept.retain(|c| c.expires > now);
-    let same_user = kept
-        .iter()
-        .filter(|c| c.db_user == credential.db_user)
-        .count();
-    if same_user >= CREDENTIALS_KEPT_PER_USER
-        && let Some(oldest) = kept.iter().position(|c| c.db_user == credential.db_user)
-    {
-        kept.remove(oldest);
+///
+/// Called on every GetClusterCredentials: it scans the kept credentials once for expiry
+/// and, only when there are enough of them for a user to have a full set, once more for
+/// that user; the oldest is dropped from the front without moving the others.
+pub fn remember(kept: &mut KeptCredentials, credential: IssuedCredential, now: DateTime<Utc>) {
+    if kept.iter().any(|c| c.expires <= now) {
+        kept.retain(|c| c.expires > now);
     }
-    kept.push(credential);
+    if kept.len() >= CREDENTIALS_KEPT_PER_USER {
+        let mut same_user = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.db_user == credential.db_user)
+            .map(|(i, _)| i);
+        if let Some(oldest) = same_user.next()
+            && same_user.count() + 1 >= CREDENTIALS_KEPT_PER_USER
+        {
+            kept.remove(oldest);
+        }
+    }
+    kept.push_back(credential);
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,7 +97,7 @@ pub struct ClusterRecord {
     pub created: DateTime<Utc>,
     /// When DeleteCluster was accepted.
     pub deleting_since: Option<DateTime<Utc>>,
-    pub credentials: Vec<IssuedCredential>,
+    pub credentials: KeptCredentials,
     /// The port of the cluster's PostgreSQL front, chosen at creation when
     /// PostgreSQL is available (and kept across restarts when it is still free).
     #[serde(default)]

@@ -13,6 +13,7 @@ use super::store::{AWS_OWNED_KMS_KEY, NamespaceRecord, Store};
 use super::validate;
 use crate::services::paging;
 use crate::services::redshift::Env;
+use crate::services::redshift::store::KeptCredentials;
 
 /// The admin user a namespace with a managed password gets when none is named.
 const DEFAULT_ADMIN: &str = "admin";
@@ -84,7 +85,7 @@ pub fn create(
         created: env.now,
         modified: None,
         deleting_since: None,
-        credentials: Vec::new(),
+        credentials: KeptCredentials::new(),
     };
     let namespace = record.view(env.scope, "AVAILABLE");
     store.namespaces.insert(record.name.clone(), record);

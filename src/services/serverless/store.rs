@@ -11,7 +11,7 @@ use super::model::{
     Association, ConfigParameter, Endpoint, Namespace, PerformanceTarget, Tag, Workgroup,
 };
 use crate::secret::PasswordHash;
-use crate::services::redshift::store::{CLUSTER_REVISION, CLUSTER_VERSION, IssuedCredential};
+use crate::services::redshift::store::{CLUSTER_REVISION, CLUSTER_VERSION, KeptCredentials};
 use crate::state::tracked::Tracked;
 use crate::state::{Scope, partition};
 
@@ -40,7 +40,7 @@ pub struct NamespaceRecord {
     /// When DeleteNamespace was accepted.
     pub deleting_since: Option<DateTime<Utc>>,
     /// Temporary credentials issued by GetCredentials for the namespace's workgroup.
-    pub credentials: Vec<IssuedCredential>,
+    pub credentials: KeptCredentials,
 }
 
 /// A custom domain name associated with a workgroup.
