@@ -457,7 +457,9 @@ impl Api {
                 let bytes = memorydb::encode(&memorydb::execute(self, ctx, input, &mut commit)?);
                 if let Some((cluster, shard)) = failover {
                     self.settle(ctx, commit, service, changes_engines).await?;
-                    memorydb::fail_over(self, &ctx.scope, &cluster, shard).await?;
+                    // Boxed: a failover's future is large, and every call's future
+                    // would carry its room.
+                    Box::pin(memorydb::fail_over(self, &ctx.scope, &cluster, shard)).await?;
                     return Ok(bytes);
                 }
                 bytes

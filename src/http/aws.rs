@@ -6,12 +6,13 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::Instant;
 
-use axum::extract::Request;
-use axum::http::Method;
+use axum::body::Bytes;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{Method, Request, Response};
+use hyper::body::Body;
 
-use super::{Shared, guarded, read_body, reply};
+use super::reply::Whole;
+use super::{BoxError, Shared, guarded, read_body, reply};
 use crate::api::context::context_from;
 use crate::api::{self, Service};
 use crate::protocol::error::{Failure, ProtocolError};
@@ -20,7 +21,11 @@ use crate::protocol::{Protocol, X_AMZ_TARGET, detect, json, protocol_hint, query
 
 /// Answers an AWS call (`POST /` or `GET /`), and any other path or method with the
 /// protocol's no-route error.
-pub async fn handle(shared: &Shared, request: Request) -> Response {
+pub async fn handle<B>(shared: &Shared, request: Request<B>) -> Response<Whole>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let hint = protocol_hint(request.headers());
     // Boxed here, so that the large state of `answer` is not copied as the futures that
     // hold it are moved into place.
@@ -40,7 +45,11 @@ const NOTHING: Logged = Logged {
 
 /// `hint`: the protocol the request's headers point to, for answers given before its
 /// body is read.
-async fn answer(shared: &Shared, request: Request, hint: Protocol) -> Response {
+async fn answer<B>(shared: &Shared, request: Request<B>, hint: Protocol) -> Response<Whole>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
     let (parts, body) = request.into_parts();
     let presigned = parts
@@ -130,7 +139,7 @@ async fn answer(shared: &Shared, request: Request, hint: Protocol) -> Response {
     response
 }
 
-fn failed(protocol: Protocol, failure: &Failure, request_id: &str) -> Response {
+fn failed(protocol: Protocol, failure: &Failure, request_id: &str) -> Response<Whole> {
     reply::error_response(protocol, &failure.parts(protocol), request_id)
 }
 

@@ -86,7 +86,10 @@ where
 }
 
 /// Runs a handler's work; a panic becomes an `InternalFailure` in `protocol`.
-async fn guarded(protocol: Protocol, work: impl Future<Output = Response>) -> Response {
+async fn guarded<B: From<Vec<u8>>>(
+    protocol: Protocol,
+    work: impl Future<Output = axum::http::Response<B>>,
+) -> axum::http::Response<B> {
     if let Ok(response) = AssertUnwindSafe(work).catch_unwind().await {
         response
     } else {

@@ -1,5 +1,7 @@
-//! The accept loop: HTTP/1.1 connections served by hyper, each with the axum router,
-//! under limits that keep one client from starving the others.
+//! The accept loop: HTTP/1.1 connections served by hyper, under limits that keep one
+//! client from starving the others. AWS calls go straight to their handler; the admin
+//! endpoints (paths under `/_`) through the axum router, which answers every request the
+//! same way.
 //!
 //! - At most `max_connections` connections are served at once. One more gets a
 //!   `503 ServiceUnavailable` in the protocol its request speaks, and is closed; past a
@@ -23,14 +25,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
-use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::Service;
 
-use super::reply;
+use super::reply::{self, Whole};
+use super::{Shared, aws, router};
 use crate::config::NetLimits;
 use crate::protocol::context::new_request_id;
 use crate::protocol::error::ProtocolError;
@@ -45,17 +47,21 @@ const HYPER_MAX_BUF: usize = 256 * 1024;
 /// Headers hyper parses; the handler's byte limit is the one that matters.
 const HYPER_MAX_HEADERS: usize = 512;
 
-/// Serves `app` on `listener` until `shutdown` completes, then waits for the connections
-/// to finish what they are serving.
+/// Serves memshift on `listener` until `shutdown` completes, then waits for the
+/// connections to finish what they are serving.
 ///
 /// # Errors
 /// Never at present: accept errors (a full file table, say) are logged and retried.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    shared: Arc<Shared>,
     limits: &NetLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = App {
+        router: router(Arc::clone(&shared)),
+        shared,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let (stop, stopping) = watch::channel(false);
@@ -121,42 +127,82 @@ struct Activity {
     busy: AtomicBool,
 }
 
+/// What answers a connection's requests.
+#[derive(Clone)]
+struct App {
+    shared: Arc<Shared>,
+    router: Router,
+}
+
+/// What one connection shares with the requests it serves.
+struct Connection {
+    app: App,
+    activity: Activity,
+}
+
+/// The body of every answer: an AWS answer's bytes, or what the router answered.
+type AnswerBody = http_body_util::Either<Whole, axum::body::Body>;
+
+/// Answers one request: an AWS call by its handler, without the router's per-request
+/// work (matching, extensions, boxed bodies and futures); anything under `/_` by the
+/// router, whose fallback is the same handler.
+fn answer(
+    connection: &Arc<Connection>,
+    request: Request<Incoming>,
+) -> impl Future<Output = Result<axum::http::Response<AnswerBody>, Infallible>> + Send + use<> {
+    let activity = &connection.activity;
+    activity.requests.fetch_add(1, Ordering::Relaxed);
+    activity.busy.store(true, Ordering::Relaxed);
+    let routed = request.uri().path().starts_with("/_");
+    let connection = Arc::clone(connection);
+    async move {
+        let response = if routed {
+            // A Router is always ready, and cloning it clones an `Arc`.
+            match connection.app.router.clone().call(request).await {
+                Ok(response) => response.map(http_body_util::Either::Right),
+                Err(never) => match never {},
+            }
+        } else {
+            aws::handle(&connection.app.shared, request)
+                .await
+                .map(http_body_util::Either::Left)
+        };
+        connection.activity.busy.store(false, Ordering::Relaxed);
+        Ok(response)
+    }
+}
+
 async fn serve_connection(
     builder: &hyper::server::conn::http1::Builder,
     stream: TcpStream,
-    app: Router,
+    app: App,
     header_read_timeout: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let activity = Arc::new(Activity::default());
-    let seen = Arc::clone(&activity);
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        seen.requests.fetch_add(1, Ordering::Relaxed);
-        seen.busy.store(true, Ordering::Relaxed);
-        let done = Arc::clone(&seen);
-        // A Router is always ready, and cloning it clones an `Arc`.
-        app.clone().call(request).map(move |response| {
-            done.busy.store(false, Ordering::Relaxed);
-            response
-        })
+    let connection = Arc::new(Connection {
+        app,
+        activity: Activity::default(),
     });
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
-    let mut connection = std::pin::pin!(connection);
+    let serving = Arc::clone(&connection);
+    let service =
+        hyper::service::service_fn(move |request: Request<Incoming>| answer(&serving, request));
+    let connection_future = builder.serve_connection(TokioIo::new(stream), service);
+    let mut served = std::pin::pin!(connection_future);
     tokio::select! {
-        result = connection.as_mut() => {
+        result = served.as_mut() => {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             return;
         }
-        () = stalled(&activity, header_read_timeout) => {
+        () = stalled(&connection.activity, header_read_timeout) => {
             tracing::debug!("closing a connection that sent no whole request in time");
             return;
         }
         _ = stopping.wait_for(|s| *s) => {}
     }
-    connection.as_mut().graceful_shutdown();
-    if let Err(e) = connection.await {
+    served.as_mut().graceful_shutdown();
+    if let Err(e) = served.await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }

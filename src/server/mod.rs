@@ -213,8 +213,7 @@ pub async fn serve(
     let limits = shared.limits.clone();
     let watched = Arc::clone(&shared);
     let supervisor = tokio::spawn(async move { api::engines::supervise(&watched.api).await });
-    let result =
-        crate::http::net::serve(listener, router(Arc::clone(&shared)), &limits, shutdown).await;
+    let result = crate::http::net::serve(listener, Arc::clone(&shared), &limits, shutdown).await;
     supervisor.abort();
     stop(&shared).await;
     result
