@@ -289,7 +289,9 @@ impl<R: Journal> State<R> {
                         }));
                     }
                 }
-                _ => region.forget_changes(),
+                (Err(_), Some(_)) => region.forget_changes(),
+                // Without a log, regions remember no writes: there is nothing to forget.
+                (_, None) => {}
             }
             result
         })
