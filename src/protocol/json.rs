@@ -82,8 +82,14 @@ fn decode_error(e: &serde_json::Error) -> ProtocolError {
 /// Encodes an operation's output.
 #[must_use]
 pub fn encode<T: Serialize>(output: &T) -> Vec<u8> {
+    // Room for a small answer (one user, one ACL) from the start, where serde_json's own
+    // buffer would grow twice to hold it.
+    let mut out = Vec::with_capacity(256);
     // Serializing plain structs of strings, numbers and lists cannot fail.
-    serde_json::to_vec(output).unwrap_or_else(|_| b"{}".to_vec())
+    match serde_json::to_writer(&mut out, output) {
+        Ok(()) => out,
+        Err(_) => b"{}".to_vec(),
+    }
 }
 
 /// Encodes an error as `{"__type": CODE, "message": TEXT}`.
