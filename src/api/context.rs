@@ -9,6 +9,7 @@
 use axum::http::HeaderMap;
 
 use crate::protocol::context::{RequestId, new_request_id};
+use crate::protocol::header_str;
 use crate::protocol::sigv4::{credential_from_authorization, parse_credential};
 use crate::state::{Scope, account_for_key};
 
@@ -43,7 +44,7 @@ pub fn context_from(
 ) -> RequestContext {
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+        .and_then(header_str);
     let credential = authorization
         .and_then(credential_from_authorization)
         .or_else(|| presigned_credential.and_then(parse_credential));

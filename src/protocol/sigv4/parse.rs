@@ -45,14 +45,14 @@ impl<'a> Credential<'a> {
     }
 }
 
-/// `text.split(char::from(at))` for an ASCII `at`, a byte at a time: the pieces of a
-/// header are short, and this is several times quicker on them than `str::split`.
+/// `text.split(char::from(at))` for an ASCII `at`, found by `memchr`: several times
+/// quicker than `str::split` on the pieces of a header.
 fn split_ascii(text: &str, at: u8) -> impl Iterator<Item = &str> {
     debug_assert!(at.is_ascii());
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let piece = rest?;
-        if let Some(i) = piece.bytes().position(|b| b == at) {
+        if let Some(i) = memchr::memchr(at, piece.as_bytes()) {
             // Cut beside an ASCII byte: both sides stay UTF-8.
             rest = Some(&piece[i + 1..]);
             Some(&piece[..i])
