@@ -258,20 +258,20 @@ pub struct Decoded {
 pub fn decode(detected: Detected<'_>, body: &[u8]) -> Decoded {
     match detected {
         Detected::Json { target } => {
-            let (service, call) = match json::split_target(&target) {
+            let (service, call) = match json::split_target(target) {
                 Some((serverless::TARGET_PREFIX, name)) => {
                     (Service::Serverless, serverless::decode_body(name, body))
                 }
                 Some((data::TARGET_PREFIX, name)) => (Service::Data, data::decode_body(name, body)),
                 _ => (
                     Service::Memorydb,
-                    memorydb::decode_target(&target, body).map_err(Failure::from),
+                    memorydb::decode_target(target, body).map_err(Failure::from),
                 ),
             };
             // The log names the operation even when it is one memshift does not serve.
             let named = match &call {
                 Ok(call) => Some(Cow::Borrowed(call.operation_name())),
-                Err(_) => json::split_target(&target)
+                Err(_) => json::split_target(target)
                     .filter(|(prefix, _)| {
                         [
                             memorydb::TARGET_PREFIX,

@@ -25,9 +25,10 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Splits an `X-Amz-Target` value into its prefix and operation name.
 #[must_use]
 pub fn split_target(target: &str) -> Option<(&str, &str)> {
-    target
-        .split_once('.')
-        .filter(|(prefix, op)| !prefix.is_empty() && !op.is_empty())
+    // At the first dot, found by memchr: `split_once` searches for a char.
+    let dot = memchr::memchr(b'.', target.as_bytes())?;
+    let (prefix, operation) = (&target[..dot], &target[dot + 1..]);
+    (!prefix.is_empty() && !operation.is_empty()).then_some((prefix, operation))
 }
 
 /// Decodes a request body into the operation's input.
@@ -84,7 +85,7 @@ fn decode_error(e: &serde_json::Error) -> ProtocolError {
 pub fn encode<T: Serialize>(output: &T) -> Vec<u8> {
     // Room for a small answer (one user, one ACL) from the start, where serde_json's own
     // buffer would grow twice to hold it.
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     // Serializing plain structs of strings, numbers and lists cannot fail.
     match serde_json::to_writer(&mut out, output) {
         Ok(()) => out,

@@ -28,7 +28,7 @@ pub enum Protocol {
 #[derive(Debug)]
 pub enum Detected<'a> {
     /// AWS JSON 1.1 with the `X-Amz-Target` value.
-    Json { target: String },
+    Json { target: &'a str },
     /// AWS Query with its decoded parameters.
     Query { params: query::Params<'a> },
     /// Neither; answered in the protocol given.
@@ -76,15 +76,13 @@ pub fn protocol_hint(headers: &HeaderMap) -> Protocol {
 #[must_use]
 pub fn detect<'a>(
     method: &Method,
-    headers: &HeaderMap,
+    headers: &'a HeaderMap,
     query: Option<&'a str>,
     body: &'a [u8],
 ) -> Detected<'a> {
     if let Some(target) = headers.get(&X_AMZ_TARGET) {
         return match header_str(target) {
-            Some(t) => Detected::Json {
-                target: t.to_owned(),
-            },
+            Some(target) => Detected::Json { target },
             None => Detected::Unrecognized(Protocol::Json),
         };
     }

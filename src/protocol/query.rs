@@ -160,8 +160,9 @@ impl Xml {
     #[must_use]
     pub fn new() -> Self {
         Xml {
-            // Most answers fit; the buffer becomes the answer's body as it is.
-            buf: Vec::with_capacity(1000),
+            // Most answers fit, and fill more than half of it: the buffer becomes the
+            // answer's body, shrunk in place.
+            buf: Vec::with_capacity(512),
             scratch: String::new(),
         }
     }
