@@ -115,27 +115,11 @@ where
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(n) if n > limit as u64 => {
-            drain(body, DRAIN_LIMIT).await;
-            return Err(ProtocolError::PayloadTooLarge(limit));
-        }
-        Some(_) => {}
-        // A body of unknown length is read frame by frame, to drain it when it grows too
-        // large.
-        None => return read_unknown_length(body, limit).await,
+    if declared.is_some_and(|n| n > limit as u64) {
+        drain(body, DRAIN_LIMIT).await;
+        return Err(ProtocolError::PayloadTooLarge(limit));
     }
-    let collected = http_body_util::Limited::new(body, limit)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ProtocolError::PayloadTooLarge(limit)
-            } else {
-                ProtocolError::Serialization("The request body could not be read.".to_owned())
-            }
-        })?;
-    Ok(collected.to_bytes())
+    read_frames(body, limit).await
 }
 
 /// Reads and drops up to `bound` bytes of a body (or all of it).
@@ -153,26 +137,39 @@ where
     }
 }
 
-/// Reads a body that did not declare its length, refusing (and draining) one over
-/// `limit`.
-async fn read_unknown_length<B>(body: B, limit: usize) -> Result<Bytes, ProtocolError>
+/// Reads a body frame by frame, refusing (and draining) one over `limit` whether or not
+/// it declared its length. A body that comes in one frame, as most do, is kept as it
+/// came; only one in several frames is copied into one buffer.
+async fn read_frames<B>(body: B, limit: usize) -> Result<Bytes, ProtocolError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
     let mut body = std::pin::pin!(body);
-    let mut collected = Vec::new();
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut read = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| {
             ProtocolError::Serialization("The request body could not be read.".to_owned())
         })?;
-        if let Some(data) = frame.data_ref() {
-            if collected.len() + data.len() > limit {
-                drain(body, DRAIN_LIMIT).await;
-                return Err(ProtocolError::PayloadTooLarge(limit));
+        // Trailers carry nothing an AWS call reads.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        read += data.len();
+        if read > limit {
+            drain(body, DRAIN_LIMIT).await;
+            return Err(ProtocolError::PayloadTooLarge(limit));
+        }
+        if first.is_none() && joined.is_empty() {
+            first = Some(data);
+        } else {
+            if let Some(first) = first.take() {
+                joined.extend_from_slice(&first);
             }
-            collected.extend_from_slice(data);
+            joined.extend_from_slice(&data);
         }
     }
-    Ok(Bytes::from(collected))
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
