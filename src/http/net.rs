@@ -28,7 +28,7 @@ use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tower::Service;
 
 use super::reply::{self, Whole};
@@ -172,12 +172,20 @@ fn answer(
     }
 }
 
+/// Why a connection's watchdog closes it.
+enum Close {
+    /// No whole request in time: closed at once.
+    Stalled,
+    /// The server is stopping: the request being served is finished first.
+    Stopping,
+}
+
 async fn serve_connection(
     builder: &hyper::server::conn::http1::Builder,
     stream: TcpStream,
     app: App,
     header_read_timeout: Duration,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let connection = Arc::new(Connection {
         app,
@@ -188,23 +196,43 @@ async fn serve_connection(
         hyper::service::service_fn(move |request: Request<Incoming>| answer(&serving, request));
     let connection_future = builder.serve_connection(TokioIo::new(stream), service);
     let mut served = std::pin::pin!(connection_future);
-    tokio::select! {
+    // The watchdog runs as a task of its own, so that the connection, woken for every
+    // request, polls one channel beside hyper rather than a timer and a watch.
+    let (close, closing) = oneshot::channel();
+    let watchdog = tokio::spawn(watch_over(connection, header_read_timeout, stopping, close));
+    let closing = tokio::select! {
+        biased;
         result = served.as_mut() => {
+            watchdog.abort();
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             return;
         }
-        () = stalled(&connection.activity, header_read_timeout) => {
-            tracing::debug!("closing a connection that sent no whole request in time");
-            return;
-        }
-        _ = stopping.wait_for(|s| *s) => {}
+        closing = closing => closing,
+    };
+    if let Ok(Close::Stalled) = closing {
+        tracing::debug!("closing a connection that sent no whole request in time");
+        return;
     }
     served.as_mut().graceful_shutdown();
     if let Err(e) = served.await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
+}
+
+/// Tells the connection to close when it stalls or the server stops.
+async fn watch_over(
+    connection: Arc<Connection>,
+    timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+    close: oneshot::Sender<Close>,
+) {
+    let why = tokio::select! {
+        () = stalled(&connection.activity, timeout) => Close::Stalled,
+        _ = stopping.wait_for(|s| *s) => Close::Stopping,
+    };
+    let _ = close.send(why);
 }
 
 /// Completes once the connection has gone `timeout` (up to a quarter more) without a
