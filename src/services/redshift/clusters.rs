@@ -100,7 +100,7 @@ pub fn create(
         vpc_id: format!("vpc-{}", &uuid.simple().to_string()[..17]),
         created: env.now,
         deleting_since: None,
-        credentials: KeptCredentials::new(),
+        credentials: KeptCredentials::default(),
         engine_port,
     };
     let view = record.view(env.scope, &env.settings.endpoint_host, None, "creating");

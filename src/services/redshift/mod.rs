@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod credentials;
 pub mod domains;
 pub mod error;
+pub mod kept;
 pub mod logins;
 pub mod model;
 pub mod store;

@@ -1,7 +1,6 @@
 //! Redshift's state in one account and region: clusters, their tags, and the temporary
 //! credentials issued for them.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -42,33 +41,7 @@ pub struct IssuedCredential {
     pub password: PasswordHash,
 }
 
-/// The credentials kept for a cluster or namespace, oldest first.
-pub type KeptCredentials = VecDeque<IssuedCredential>;
-
-/// Adds a credential to those kept, dropping expired ones and all but the newest few of
-/// its user.
-///
-/// Called on every GetClusterCredentials: it scans the kept credentials once for expiry
-/// and, only when there are enough of them for a user to have a full set, once more for
-/// that user; the oldest is dropped from the front without moving the others.
-pub fn remember(kept: &mut KeptCredentials, credential: IssuedCredential, now: DateTime<Utc>) {
-    if kept.iter().any(|c| c.expires <= now) {
-        kept.retain(|c| c.expires > now);
-    }
-    if kept.len() >= CREDENTIALS_KEPT_PER_USER {
-        let mut same_user = kept
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.db_user == credential.db_user)
-            .map(|(i, _)| i);
-        if let Some(oldest) = same_user.next()
-            && same_user.count() + 1 >= CREDENTIALS_KEPT_PER_USER
-        {
-            kept.remove(oldest);
-        }
-    }
-    kept.push_back(credential);
-}
+pub use super::kept::KeptCredentials;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterRecord {
@@ -180,7 +153,7 @@ impl ClusterRecord {
 
     /// Remembers a credential, dropping expired ones and all but the newest few per user.
     pub fn remember(&mut self, credential: IssuedCredential, now: DateTime<Utc>) {
-        remember(&mut self.credentials, credential, now);
+        self.credentials.remember(credential, now);
     }
 
     /// The cluster as DescribeClusters shows it; a running endpoint is reported at

@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::services::redshift::Env;
 use crate::services::redshift::credentials::{iam_db_user, new_password};
 use crate::services::redshift::logins::{Login, Refusal, check_against};
-use crate::services::redshift::store::{IssuedCredential, remember};
+use crate::services::redshift::store::IssuedCredential;
 
 /// # Errors
 /// The model's errors for GetCredentials.
@@ -67,8 +67,7 @@ pub fn get(
     let db_user = iam_db_user(env);
     let password = Secret::new(new_password());
     let expiration = env.now + Duration::seconds(seconds);
-    remember(
-        &mut namespace.credentials,
+    namespace.credentials.remember(
         IssuedCredential {
             db_user: db_user.clone(),
             db_groups: Vec::new(),

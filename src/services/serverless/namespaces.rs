@@ -85,7 +85,7 @@ pub fn create(
         created: env.now,
         modified: None,
         deleting_since: None,
-        credentials: KeptCredentials::new(),
+        credentials: KeptCredentials::default(),
     };
     let namespace = record.view(env.scope, "AVAILABLE");
     store.namespaces.insert(record.name.clone(), record);
