@@ -69,7 +69,7 @@ fn build_tree<'a>(params: &'a [(Cow<'_, str>, Cow<'_, str>)]) -> Node<'a> {
             .filter(|(key, _)| *key != "Action" && *key != "Version")
             // No input is nested this deep: such a name is an unknown parameter, ignored
             // as others are, and never a tree as deep as its dots.
-            .filter(|(key, _)| memchr::memchr_iter(b'.', key.as_bytes()).count() < MAX_DEPTH),
+            .filter(|(key, _)| key.bytes().filter(|b| *b == b'.').count() < MAX_DEPTH),
     );
     // Stable: of two parameters with the same name, the first given is kept.
     sorted.sort_by(|a, b| by_parts(a.0, b.0));
