@@ -181,7 +181,7 @@ impl<'a> Reader<'a> {
 
     /// The numbered entries of a list, in order, whether given under a member name
     /// (`DbGroups.DbGroup.1`) or directly (`Names.1`).
-    fn list_items(self) -> Result<Vec<Reader<'a>>, DeError> {
+    fn list_items(self) -> Result<impl Iterator<Item = Reader<'a>>, DeError> {
         let numbered = |m: &[(&str, Node<'_>)]| {
             !m.is_empty()
                 && m.iter()
@@ -189,8 +189,8 @@ impl<'a> Reader<'a> {
         };
         let path = self.node.path;
         let invalid = || invalid_at(path, "a list");
-        let members = match self.node.kind {
-            Kind::Leaf("") => return Ok(Vec::new()),
+        let mut members = match self.node.kind {
+            Kind::Leaf("") => Vec::new(),
             Kind::Branch(members) if numbered(&members) => members,
             Kind::Branch(mut members) if members.len() == 1 => match members.pop() {
                 Some((
@@ -206,28 +206,23 @@ impl<'a> Reader<'a> {
                         kind: Kind::Leaf(""),
                         ..
                     },
-                )) => return Ok(Vec::new()),
+                )) => Vec::new(),
                 _ => return Err(invalid()),
             },
             Kind::Leaf(_) | Kind::Branch(_) => return Err(invalid()),
         };
-        let mut items: Vec<(u32, Node<'a>)> = members
-            .into_iter()
-            .map(|(k, v)| (k.parse().unwrap_or(0), v))
-            .collect();
-        items.sort_by_key(|(n, _)| *n);
-        Ok(items.into_iter().map(|(_, node)| Reader { node }).collect())
+        // Stable, in place: entries given under the same number keep their order.
+        members.sort_by_key(|(k, _)| k.parse::<u32>().unwrap_or(0));
+        Ok(members.into_iter().map(|(_, node)| Reader { node }))
     }
 
-    fn entries(self) -> Result<Vec<(&'a str, Reader<'a>)>, DeError> {
-        match self.node.kind {
-            Kind::Branch(map) => Ok(map
-                .into_iter()
-                .map(|(k, node)| (k, Reader { node }))
-                .collect()),
-            Kind::Leaf("") => Ok(Vec::new()),
-            Kind::Leaf(_) => Err(self.invalid("a structure")),
-        }
+    fn entries(self) -> Result<impl Iterator<Item = (&'a str, Reader<'a>)>, DeError> {
+        let map = match self.node.kind {
+            Kind::Branch(map) => map,
+            Kind::Leaf("") => Vec::new(),
+            Kind::Leaf(_) => return Err(self.invalid("a structure")),
+        };
+        Ok(map.into_iter().map(|(k, node)| (k, Reader { node })))
     }
 }
 
@@ -328,8 +323,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let items = self.list_items()?;
-        let mut seq = SeqDeserializer::new(items.into_iter());
+        let mut seq = SeqDeserializer::new(self.list_items()?);
         let value = visitor.visit_seq(&mut seq)?;
         seq.end()?;
         Ok(value)
@@ -354,8 +348,7 @@ impl<'de> de::Deserializer<'de> for Reader<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let path = self.node.path;
-        let entries = self.entries()?;
-        let mut map = MapDeserializer::new(entries.into_iter());
+        let mut map = MapDeserializer::new(self.entries()?);
         let value = visitor.visit_map(&mut map).map_err(|e| match e {
             DeError::Missing(field) if !path.is_empty() => {
                 DeError::Missing(format!("{path}.{field}"))
