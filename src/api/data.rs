@@ -306,7 +306,7 @@ async fn login(
                         Some(user) => redshift::credentials::get(
                             &mut region.redshift,
                             env,
-                            &GetClusterCredentialsMessage {
+                            GetClusterCredentialsMessage {
                                 db_user: user.to_owned(),
                                 db_name: Some(database.to_owned()),
                                 cluster_identifier: Some(id.to_owned()),

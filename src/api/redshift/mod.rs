@@ -307,7 +307,7 @@ pub fn execute(
                 }
                 Input::DeleteCluster(i) => Output::DeleteCluster(clusters::delete(s, env, &i)?),
                 Input::GetClusterCredentials(i) => {
-                    Output::GetClusterCredentials(credentials::get(s, env, &i)?)
+                    Output::GetClusterCredentials(credentials::get(s, env, i)?)
                 }
                 Input::GetClusterCredentialsWithIAM(i) => {
                     Output::GetClusterCredentialsWithIAM(credentials::get_with_iam(s, env, &i)?)

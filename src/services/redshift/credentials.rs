@@ -24,13 +24,13 @@ use crate::state::IamIdentity;
 pub fn get(
     store: &mut Store,
     env: &Env<'_>,
-    req: &GetClusterCredentialsMessage,
+    req: GetClusterCredentialsMessage,
 ) -> Result<ClusterCredentials, Error> {
     validate::db_name("DbUser", &req.db_user, false)?;
     if let Some(db) = &req.db_name {
         validate::db_name("DbName", db, false)?;
     }
-    let groups = req.db_groups.clone().unwrap_or_default();
+    let groups = req.db_groups.unwrap_or_default();
     for group in &groups {
         validate::db_name("DbGroups", group, true)?;
     }
@@ -48,7 +48,7 @@ pub fn get(
         env,
         [prefix, ":", &req.db_user].concat(),
         groups,
-        req.db_name.clone(),
+        req.db_name,
         auto_create,
         seconds,
         false,
@@ -233,7 +233,7 @@ mod tests {
             r#"{"ClusterIdentifier":"c1","DbUser":"alice","DbName":"dev","AutoCreate":true,"DbGroups":["analysts"],"DurationSeconds":1200}"#,
         )
         .unwrap();
-        let out = get(&mut store, &env, &req).unwrap();
+        let out = get(&mut store, &env, req).unwrap();
         let kept = &store.clusters["c1"].credentials;
         assert_eq!(kept.len(), 1);
         let c = &kept[0];
@@ -254,7 +254,7 @@ mod tests {
         let req: GetClusterCredentialsMessage =
             serde_json::from_str(r#"{"ClusterIdentifier":"c1","DbUser":"bob"}"#).unwrap();
         for _ in 0..crate::services::redshift::store::CREDENTIALS_KEPT_PER_USER + 12 {
-            get(&mut store, &env(&scope, &settings, now), &req).unwrap();
+            get(&mut store, &env(&scope, &settings, now), req.clone()).unwrap();
         }
         assert_eq!(
             store.clusters["c1"].credentials.len(),
@@ -263,7 +263,7 @@ mod tests {
         let later = now + Duration::seconds(901);
         let other: GetClusterCredentialsMessage =
             serde_json::from_str(r#"{"ClusterIdentifier":"c1","DbUser":"carol"}"#).unwrap();
-        get(&mut store, &env(&scope, &settings, later), &other).unwrap();
+        get(&mut store, &env(&scope, &settings, later), other).unwrap();
         let kept = &store.clusters["c1"].credentials;
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].db_user, "IAM:carol");

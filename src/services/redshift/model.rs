@@ -73,7 +73,7 @@ pub struct DeleteClusterMessage {
     pub final_cluster_snapshot_identifier: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetClusterCredentialsMessage {
     pub db_user: String,
