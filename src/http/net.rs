@@ -67,10 +67,13 @@ pub async fn serve(
     let (stop, stopping) = watch::channel(false);
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Header read time is watched per connection (see `stalled`), not by hyper's timer.
+    // Answers are small: hyper copies each into its buffer behind the head and sends both
+    // with one write, rather than a writev of two pieces.
     builder
         .header_read_timeout(None)
         .max_buf_size(HYPER_MAX_BUF)
-        .max_headers(HYPER_MAX_HEADERS);
+        .max_headers(HYPER_MAX_HEADERS)
+        .writev(false);
     let builder = Arc::new(builder);
     let header_read_timeout = limits.header_read_timeout;
     let mut shutdown = std::pin::pin!(shutdown);
