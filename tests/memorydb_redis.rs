@@ -819,6 +819,22 @@ async fn wait_formed_ahead(url: &str, nodes: &[usize]) {
     panic!("no cluster of {nodes:?} was formed ahead: {health}");
 }
 
+/// What `/_memshift/health` says is formed ahead (`formed`) or being formed.
+async fn ahead_state(url: &str, formed: bool) -> serde_json::Value {
+    let health: serde_json::Value = reqwest::get(format!("{url}/_memshift/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = if formed {
+        "formed_ahead"
+    } else {
+        "forming_ahead"
+    };
+    health[key]["memorydb_nodes_per_shard"].clone()
+}
+
 /// Waits (up to 60 s) until `cluster` is available; answers its node endpoint ports.
 async fn available_node_ports(client: &Client, cluster: &str) -> Vec<u16> {
     for _ in 0..600 {
@@ -833,6 +849,37 @@ async fn available_node_ports(client: &Client, cluster: &str) -> Vec<u16> {
     panic!("{cluster} is not available");
 }
 
+/// A memshift with engines and a data directory of its own, by which its servers are
+/// told apart from other tests'; the directory goes with the first value.
+async fn with_data_dir_of_its_own(
+    tag: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, memshift::Server) {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let dir = common::temp_dir(tag);
+    let data = dir.path().join("data");
+    let config = Config {
+        data_dir: Some(data.clone()),
+        ..Config::ephemeral().with_engines()
+    };
+    let server = memshift::start(&config).await.unwrap();
+    (dir, data, server)
+}
+
+/// CreateCluster without TLS, open to the `default` user.
+async fn create_plain(client: &Client, name: &str, shards: i32, replicas: i32) {
+    client
+        .create_cluster()
+        .cluster_name(name)
+        .node_type("db.t4g.small")
+        .acl_name("open-access")
+        .tls_enabled(false)
+        .num_shards(shards)
+        .num_replicas_per_shard(replicas)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Once a cluster is made, another of its shape is formed in the background; the next
 /// CreateCluster of that shape takes it, on the ports that call reported, and is a
 /// cluster of its own: its nodes know only each other and announce their own endpoints,
@@ -843,35 +890,17 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     if !redis_available() {
         return;
     }
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    // A data directory of its own: its servers are told apart from other tests'.
-    let dir = common::temp_dir("redis-ahead");
-    let data = dir.path().join("data");
-    let config = Config {
-        data_dir: Some(data.clone()),
-        ..Config::ephemeral().with_engines()
-    };
-    let server = memshift::start(&config).await.unwrap();
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-ahead").await;
     let client = memorydb(&server);
-    let create = |name: &'static str, shards: i32, replicas: i32| {
-        client
-            .create_cluster()
-            .cluster_name(name)
-            .node_type("db.t4g.small")
-            .acl_name("open-access")
-            .tls_enabled(false)
-            .num_shards(shards)
-            .num_replicas_per_shard(replicas)
-            .send()
-    };
-    create("first", 2, 1).await.unwrap();
+    let create = |name, shards, replicas| create_plain(&client, name, shards, replicas);
+    create("first", 2, 1).await;
     let first = available_node_ports(&client, "first").await;
     assert_eq!(first.len(), 4);
     wait_formed_ahead(&server.url(), &[2, 2]).await;
     let mut ahead = servers_formed_ahead(&data);
     assert_eq!(ahead.len(), 4);
 
-    create("second", 2, 1).await.unwrap();
+    create("second", 2, 1).await;
     let second = available_node_ports(&client, "second").await;
     let mut taken = servers_within(&data, "/clusters/second/");
     taken.sort_unstable();
@@ -903,11 +932,72 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     }
 
     // Another shape: formed all the same, and what waits ahead follows it.
-    create("third", 1, 0).await.unwrap();
+    create("third", 1, 0).await;
     let third = available_node_ports(&client, "third").await;
     assert_eq!(run(third[0], None, &["PING"]).unwrap(), "PONG");
     wait_formed_ahead(&server.url(), &[1]).await;
     assert_eq!(servers_formed_ahead(&data).len(), 1);
+    server.shutdown().await.unwrap();
+    assert!(servers_within(&data, "/").is_empty());
+}
+
+/// A CreateCluster that comes while a cluster of its shape is still being formed ahead
+/// is given that cluster's ports and waits for it, rather than forming one of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
+    if !redis_available() {
+        return;
+    }
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-forming").await;
+    let client = memorydb(&server);
+    let shape = serde_json::json!([2, 2]);
+    create_plain(&client, "seed", 2, 1).await;
+    // Each new cluster starts the forming of the next; a formation that cannot be caught
+    // under way (it ended first) is let be, and the next one tried.
+    let mut caught = None;
+    for attempt in 0..5 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut forming = Vec::new();
+        while std::time::Instant::now() < deadline {
+            if ahead_state(&server.url(), false).await == shape {
+                forming = servers_formed_ahead(&data);
+                if forming.len() == 4 && ahead_state(&server.url(), false).await == shape {
+                    break;
+                }
+            }
+            forming.clear();
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let name = format!("taker-{attempt}");
+        if forming.len() == 4 && ahead_state(&server.url(), true).await.is_null() {
+            create_plain(&client, &name, 2, 1).await;
+            caught = Some((name, forming));
+            break;
+        }
+        wait_formed_ahead(&server.url(), &[2, 2]).await;
+        create_plain(&client, &name, 2, 1).await;
+    }
+    let (name, mut forming) = caught.expect("no cluster was caught forming ahead");
+    let ports = available_node_ports(&client, &name).await;
+    let mut taken = servers_within(&data, &format!("/clusters/{name}/"));
+    taken.sort_unstable();
+    forming.sort_unstable();
+    assert_eq!(
+        taken, forming,
+        "the cluster runs on the servers that were forming ahead"
+    );
+    for port in &ports {
+        let nodes = run(*port, None, &["CLUSTER", "NODES"]).unwrap();
+        assert_eq!(nodes.lines().count(), 4, "{nodes}");
+        assert_eq!(nodes.lines().filter(|l| l.contains("slave")).count(), 2);
+        let failing = |line: &str| {
+            let flags = line.split(' ').nth(2).unwrap_or_default();
+            flags.split(',').any(|f| f == "fail" || f == "fail?")
+        };
+        assert!(!nodes.lines().any(failing), "{nodes}");
+    }
+    owners(ports[0], &name, true).await;
+    owners(ports[0], &name, false).await;
     server.shutdown().await.unwrap();
     assert!(servers_within(&data, "/").is_empty());
 }

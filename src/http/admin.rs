@@ -44,6 +44,10 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
         "formed_ahead": {
             "memorydb_nodes_per_shard": api.engines.redis.formed_ahead(),
         },
+        // One is being formed.
+        "forming_ahead": {
+            "memorydb_nodes_per_shard": api.engines.redis.forming_ahead(),
+        },
     });
     reply::admin_json(body.to_string())
 }

@@ -10,10 +10,20 @@
 //! directories move to the new nodes', and it gets the cluster's users and endpoints.
 //! A cluster formed ahead that was not taken soon after its ports were given out, or
 //! whose shape is no longer the one asked for, is stopped.
+//!
+//! Its ports are held from the moment its formation starts, so a CreateCluster that comes
+//! while it is still forming is given them too, and waits for it: never longer than
+//! forming a cluster of its own would take. Its primaries are the oldest spare servers
+//! (see [`pool`]): a primary is slow to call its cluster whole only in its first two
+//! seconds, and a replica never is, so the replicas are new servers and the spares are
+//! kept for primaries.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::{
     DesiredCluster, NodeStart, Redis, Server, admin_connection, call, join, path_component, pool,
@@ -27,6 +37,9 @@ use crate::tls::{Authority, endpoint_names};
 const AHEAD_DIR: &str = ".ahead";
 /// How long a cluster formed ahead waits to be taken once its ports were given out.
 const TAKE_WITHIN: Duration = Duration::from_secs(30);
+/// How long a new cluster given the ports of a cluster still forming ahead waits for it,
+/// before it forms on those ports from other servers.
+const WAIT_FOR_FORMING: Duration = Duration::from_secs(20);
 
 /// A cluster's shape: each shard's node count and slots.
 pub(super) type Shape = Vec<(usize, (u16, u16))>;
@@ -50,11 +63,22 @@ pub(super) struct Ahead {
     handed: Option<Instant>,
 }
 
+/// A cluster being formed ahead, whose ports are held (as spares until given out).
+struct Forming {
+    shape: Shape,
+    ports: Vec<u16>,
+    /// When its ports were given out.
+    handed: Option<Instant>,
+    task: JoinHandle<()>,
+    /// Closed once the formation has ended: its cluster is then `ready`, or gone.
+    done: watch::Receiver<()>,
+}
+
 /// The cluster formed ahead, the one being formed, and the shape wanted.
 #[derive(Default)]
 pub(super) struct AheadSlot {
     ready: Option<Ahead>,
-    building: Option<tokio::task::JoinHandle<()>>,
+    building: Option<Forming>,
     wanted: Option<Shape>,
 }
 
@@ -78,22 +102,36 @@ impl Redis {
         Some(ahead.shape.iter().map(|(nodes, _)| *nodes).collect())
     }
 
+    /// The node count of each shard of the cluster being formed ahead, if any.
+    #[must_use]
+    pub fn forming_ahead(&self) -> Option<Vec<usize>> {
+        let slot = lock(&self.ahead);
+        let forming = slot.building.as_ref().filter(|f| !f.task.is_finished())?;
+        Some(forming.shape.iter().map(|(nodes, _)| *nodes).collect())
+    }
+
     /// Ports for a new cluster's endpoints (the cluster's, then its nodes') from the
-    /// cluster formed ahead, when it has `count - 1` nodes and its ports are not yet
-    /// given out: they are then held for `scope`.
+    /// cluster formed ahead, or being formed, when it has `count - 1` nodes and its ports
+    /// are not yet given out: they are then held for `scope`.
     pub fn hand_out_ahead(&self, scope: &Scope, count: usize) -> Option<Vec<u16>> {
-        let mut slot = lock(&self.ahead);
-        let ahead = slot.ready.as_mut()?;
-        if ahead.handed.is_some()
-            || ahead.ports.len() + 1 != count
-            || !self.endpoints.hand_over(&ahead.ports, Kind::Redis, scope)
+        let mut guard = lock(&self.ahead);
+        let slot = &mut *guard;
+        let (ports, handed) = if let Some(ahead) = slot.ready.as_mut() {
+            (&ahead.ports, &mut ahead.handed)
+        } else {
+            let forming = slot.building.as_mut()?;
+            (&forming.ports, &mut forming.handed)
+        };
+        if handed.is_some()
+            || ports.len() + 1 != count
+            || !self.endpoints.hand_over(ports, Kind::Redis, scope)
         {
             return None;
         }
-        ahead.handed = Some(Instant::now());
-        let mut ports = self.endpoints.reserve(Kind::Redis, scope, 1).ok()?;
-        ports.extend(&ahead.ports);
-        Some(ports)
+        *handed = Some(Instant::now());
+        let mut given = self.endpoints.reserve(Kind::Redis, scope, 1).ok()?;
+        given.extend(ports);
+        Some(given)
     }
 
     /// The servers of the cluster formed ahead, as the nodes of `desired` in `dir`, when
@@ -105,6 +143,30 @@ impl Redis {
         desired: &DesiredCluster,
         dir: &Path,
     ) -> Option<Vec<Server>> {
+        let forming = {
+            let slot = lock(&self.ahead);
+            match (&slot.ready, &slot.building) {
+                (Some(ahead), _) if ahead.handed.is_some() => None,
+                (None, Some(forming)) if forming.handed.is_some() => {
+                    Some((forming.shape == shape_of(desired)).then(|| forming.done.clone()))
+                }
+                _ => return None,
+            }
+        };
+        if let Some(done) = forming {
+            // The formation drops its sender when it ends; nothing is ever sent.
+            let ended = match done {
+                Some(mut done) => tokio::time::timeout(WAIT_FOR_FORMING, done.changed())
+                    .await
+                    .is_ok(),
+                None => false,
+            };
+            if !ended {
+                tracing::debug!("the cluster being formed ahead is not used");
+                self.stop_given_out().await;
+                return None;
+            }
+        }
         let ahead = {
             let mut slot = lock(&self.ahead);
             if slot.ready.as_ref().is_none_or(|a| a.handed.is_none()) {
@@ -148,6 +210,25 @@ impl Redis {
         Some(servers)
     }
 
+    /// Stops the cluster formed or being formed ahead whose ports were given out to a
+    /// cluster that does not use it.
+    async fn stop_given_out(&self) {
+        let (forming, ready) = {
+            let mut slot = lock(&self.ahead);
+            (
+                slot.building.take_if(|f| f.handed.is_some()),
+                slot.ready.take_if(|a| a.handed.is_some()),
+            )
+        };
+        if let Some(forming) = forming {
+            forming.task.abort();
+            let _ = forming.task.await;
+        }
+        if let Some(ahead) = ready {
+            self.discard(ahead).await;
+        }
+    }
+
     /// Keeps a cluster of the wanted shape formed ahead: stops one that is not wanted,
     /// that lost a server or that waited too long to be taken, and starts forming one
     /// when there is none.
@@ -155,15 +236,14 @@ impl Redis {
         let Some(binary) = self.binary.clone() else {
             return;
         };
-        let stale = {
+        let (stale, ended) = {
             let mut slot = lock(&self.ahead);
-            if slot
+            // A formation that ended without saying so (it panicked).
+            let ended = slot
                 .building
-                .as_ref()
-                .is_some_and(tokio::task::JoinHandle::is_finished)
-            {
-                slot.building = None;
-            }
+                .take_if(|f| f.task.is_finished())
+                .filter(|f| f.handed.is_none())
+                .map(|f| f.ports);
             let wanted = slot.wanted.clone();
             let stale = slot.ready.as_mut().is_some_and(|ahead| {
                 Some(&ahead.shape) != wanted.as_ref()
@@ -180,19 +260,44 @@ impl Redis {
                 && slot.building.is_none()
                 && let (Some(shape), Some(authority)) = (wanted, self.tls.get())
             {
-                let build = Build {
-                    binary,
-                    endpoints: Arc::clone(&self.endpoints),
-                    authority: Arc::clone(authority),
-                    admin_password: self.admin_password.clone(),
-                    root: self.root.join(AHEAD_DIR),
-                    durable: self.durable,
-                    sockets: self.sockets.clone(),
-                };
-                slot.building = Some(tokio::spawn(build.run(shape, Arc::clone(&self.ahead))));
+                let count = shape.iter().map(|(nodes, _)| nodes).sum();
+                match self.endpoints.reserve_spare(count) {
+                    Ok(ports) => {
+                        let build = Build {
+                            binary,
+                            endpoints: Arc::clone(&self.endpoints),
+                            authority: Arc::clone(authority),
+                            admin_password: self.admin_password.clone(),
+                            root: self.root.join(AHEAD_DIR),
+                            durable: self.durable,
+                            sockets: self.sockets.clone(),
+                            pool: Arc::clone(&self.pool),
+                        };
+                        let (finished, done) = watch::channel(());
+                        let task = tokio::spawn(build.run(
+                            shape.clone(),
+                            ports.clone(),
+                            Arc::clone(&self.ahead),
+                            finished,
+                        ));
+                        slot.building = Some(Forming {
+                            shape,
+                            ports,
+                            handed: None,
+                            task,
+                            done,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e.0, "no ports to form a redis cluster ahead");
+                    }
+                }
             }
-            stale
+            (stale, ended)
         };
+        if let Some(ports) = ended {
+            self.endpoints.release_spares(&ports);
+        }
         if let Some(ahead) = stale {
             self.discard(ahead).await;
         }
@@ -214,9 +319,9 @@ impl Redis {
             slot.wanted = None;
             (slot.ready.take(), slot.building.take())
         };
-        if let Some(task) = building {
-            task.abort();
-            let _ = task.await;
+        if let Some(forming) = building {
+            forming.task.abort();
+            let _ = forming.task.await;
         }
         if let Some(ahead) = ready {
             self.discard(ahead).await;
@@ -244,87 +349,140 @@ struct Build {
     root: PathBuf,
     durable: bool,
     sockets: PathBuf,
+    /// The spare servers, whose oldest become the primaries.
+    pool: Arc<tokio::sync::Mutex<Vec<pool::Spare>>>,
 }
 
 impl Build {
-    async fn run(self, shape: Shape, slot: Shared) {
+    /// Forms a cluster of `shape` announcing `ports`; it is then the one formed ahead,
+    /// if it is still wanted or its ports were given out. `finished` is dropped at the
+    /// end.
+    async fn run(self, shape: Shape, ports: Vec<u16>, slot: Shared, finished: watch::Sender<()>) {
         let started = Instant::now();
-        match self.form(&shape).await {
-            Ok((shards, ports)) => {
-                tracing::debug!(
-                    millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                    "redis cluster formed ahead"
-                );
-                let unwanted = {
-                    let mut guard = lock(&slot);
-                    if guard.wanted.as_ref() == Some(&shape) && guard.ready.is_none() {
-                        guard.ready = Some(Ahead {
+        let formed = self.form(&shape, &ports).await;
+        let unwanted = {
+            let mut guard = lock(&slot);
+            // Whether this is still the slot's formation (a reset ends it), and whether its
+            // ports were given out.
+            let handed = guard
+                .building
+                .take_if(|f| f.ports == ports && f.task.id() == tokio::task::id())
+                .map(|f| f.handed);
+            match (formed, handed) {
+                (Ok(shards), Some(handed))
+                    if handed.is_some()
+                        || (guard.wanted.as_ref() == Some(&shape) && guard.ready.is_none()) =>
+                {
+                    tracing::debug!(
+                        millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        given_out = handed.is_some(),
+                        "redis cluster formed ahead"
+                    );
+                    guard
+                        .ready
+                        .replace(Ahead {
                             shape,
                             shards,
-                            ports,
-                            handed: None,
-                        });
-                        None
-                    } else {
-                        Some((shards, ports))
-                    }
-                };
-                if let Some((shards, ports)) = unwanted {
-                    self.endpoints.release_spares(&ports);
-                    discard(shards).await;
+                            ports: ports.clone(),
+                            handed,
+                        })
+                        .map(|old| (old.shards, old.handed.is_none().then_some(old.ports)))
+                }
+                (Ok(shards), handed) => Some((
+                    shards,
+                    handed.is_some_and(|h| h.is_none()).then(|| ports.clone()),
+                )),
+                (Err(e), handed) => {
+                    tracing::warn!(error = %e, "cannot form a redis cluster ahead");
+                    handed
+                        .is_some_and(|h| h.is_none())
+                        .then(|| (Vec::new(), Some(ports.clone())))
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot form a redis cluster ahead"),
+        };
+        if let Some((shards, spare_ports)) = unwanted {
+            if let Some(spare_ports) = spare_ports {
+                self.endpoints.release_spares(&spare_ports);
+            }
+            discard(shards).await;
         }
+        drop(finished);
     }
 
-    /// Starts the servers, each announcing a spare port, and joins them as `shape`
-    /// says; all or none.
-    async fn form(&self, shape: &Shape) -> Result<(Vec<Vec<Server>>, Vec<u16>), String> {
+    /// Starts the nodes, each announcing its port of `ports`, and joins them as `shape`
+    /// says; all or none. Each shard's primary is a spare server (the oldest first) while
+    /// there are any; the replicas are new servers.
+    async fn form(&self, shape: &Shape, ports: &[u16]) -> Result<Vec<Vec<Server>>, String> {
         let inner = self.authority.issue(&endpoint_names(Vec::new()))?;
         let ca = self.authority.cert_pem()?;
-        let count = shape.iter().map(|(nodes, _)| nodes).sum();
-        let ports = self.endpoints.reserve_spare(count).map_err(|e| e.0)?;
-        let mut shards: Vec<Vec<Server>> = Vec::new();
+        let mut spares = pool::take_oldest(&self.pool, shape.len()).await.into_iter();
         let mut next = ports.iter();
-        let started = async {
-            for (nodes, _) in shape {
-                let mut shard = Vec::new();
-                for port in next.by_ref().take(*nodes) {
-                    let mut tag = [0u8; 6];
-                    rand::fill(&mut tag);
-                    shard.push(
-                        start_server(NodeStart {
-                            binary: &self.binary,
-                            cluster: "",
-                            name: "ahead",
-                            announced: (self.endpoints.host(), *port),
-                            inner: &inner,
-                            ca_pem: ca,
-                            admin_password: &self.admin_password,
-                            dir: self.root.join(hex::encode(tag)),
-                            durable: self.durable,
-                            sockets: &self.sockets,
-                        })
-                        .await?,
-                    );
-                }
-                shards.push(shard);
+        let mut starts = Vec::new();
+        for (nodes, _) in shape {
+            for (i, port) in next.by_ref().take(*nodes).enumerate() {
+                let spare = if i == 0 { spares.next() } else { None };
+                starts.push(self.node(spare, *port, &inner, ca));
             }
-            Ok::<(), String>(())
-        };
-        let mut result = started.await;
-        if result.is_ok() {
-            result = self.join(&shards, shape).await;
         }
+        let mut started = Vec::new();
+        let mut failure = None;
+        for result in futures_util::future::join_all(starts).await {
+            match result {
+                Ok(server) => started.push(server),
+                Err(e) => failure = Some(e),
+            }
+        }
+        let mut rest = started.into_iter();
+        let shards: Vec<Vec<Server>> = shape
+            .iter()
+            .map(|(nodes, _)| rest.by_ref().take(*nodes).collect())
+            .collect();
+        let result = match failure {
+            Some(e) => Err(e),
+            None => self.join(&shards, shape).await,
+        };
         match result {
-            Ok(()) => Ok((shards, ports)),
+            Ok(()) => Ok(shards),
             Err(e) => {
-                self.endpoints.release_spares(&ports);
                 discard(shards).await;
                 Err(e)
             }
         }
+    }
+
+    /// A node announcing `port`: `spare`, moved into this formation's directory, or a new
+    /// server when there is none (or it cannot be used).
+    async fn node(
+        &self,
+        spare: Option<Server>,
+        port: u16,
+        inner: &crate::tls::Leaf,
+        ca: &str,
+    ) -> Result<Server, String> {
+        let mut tag = [0u8; 6];
+        rand::fill(&mut tag);
+        let dir = self.root.join(hex::encode(tag));
+        if let Some(spare) = spare {
+            match pool::adopt(spare, ("ahead", port), &dir, &self.admin_password, true).await {
+                Ok(server) => return Ok(server),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a spare server could not be used; starting one");
+                }
+            }
+        }
+        start_server(NodeStart {
+            binary: &self.binary,
+            cluster: "",
+            name: "ahead",
+            announced: (self.endpoints.host(), port),
+            inner,
+            ca_pem: ca,
+            admin_password: &self.admin_password,
+            dir,
+            durable: self.durable,
+            sockets: &self.sockets,
+        })
+        .await
     }
 
     /// Forms the cluster with a short node timeout (nodes ping each other at half of it),

@@ -234,7 +234,7 @@ pub struct Redis {
     /// The password of memshift's admin user on every server of this instance.
     admin_password: String,
     /// Servers started ahead, for new clusters' nodes.
-    pool: tokio::sync::Mutex<Vec<pool::Spare>>,
+    pool: Arc<tokio::sync::Mutex<Vec<pool::Spare>>>,
     /// Whether servers are started ahead: once MemoryDB clusters are in use.
     pool_wanted: std::sync::atomic::AtomicBool,
     /// A cluster formed ahead, of the shape last asked for.
@@ -282,7 +282,7 @@ impl Redis {
                 rand::fill(&mut bytes);
                 hex::encode(bytes)
             },
-            pool: tokio::sync::Mutex::default(),
+            pool: Arc::default(),
             pool_wanted: std::sync::atomic::AtomicBool::new(false),
             ahead: Arc::default(),
             sockets: temporary_root().join("s"),
@@ -740,6 +740,11 @@ impl Redis {
         for server in running.shards.iter_mut().flatten() {
             server.serve(&running.front);
         }
+        if !resumed {
+            // The next cluster of this shape starts forming now, not at the supervisor's
+            // next round.
+            self.keep_ahead().await;
+        }
         Ok(running)
     }
 }
@@ -787,10 +792,17 @@ impl Redis {
                     .map_err(|e| format!("no free port: {e}"))?,
             );
         }
-        let mut spares = Vec::new();
-        for name in names {
-            let new = !dir.join(path_component(name)).exists();
-            spares.push(if new { self.take_spare().await } else { None });
+        // The oldest spares to the primaries: a primary is slow to call its cluster whole
+        // in its first two seconds, a replica never is.
+        let mut spares: Vec<Option<Server>> = names.iter().map(|_| None).collect();
+        for primaries_first in [true, false] {
+            for (name, spare) in names.iter().zip(&mut spares) {
+                if primaries.contains(name) == primaries_first
+                    && !dir.join(path_component(name)).exists()
+                {
+                    *spare = self.take_spare().await;
+                }
+            }
         }
         let starts = names.iter().zip(listeners).zip(spares).map(|((name, listener), spare)| {
             let inner = &inner;
@@ -1263,7 +1275,9 @@ impl Drop for Server {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.clusters.get_mut().clear();
-        self.pool.get_mut().clear();
+        if let Ok(mut pool) = self.pool.try_lock() {
+            pool.clear();
+        }
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.root);
         }

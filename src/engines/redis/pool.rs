@@ -118,6 +118,19 @@ impl Redis {
     }
 }
 
+/// Up to `count` spare servers of `pool`, the oldest first: those most likely past
+/// their first two seconds, in which a primary is slow to call its cluster whole.
+pub(super) async fn take_oldest(
+    pool: &tokio::sync::Mutex<Vec<Spare>>,
+    count: usize,
+) -> Vec<Server> {
+    let mut pool = pool.lock().await;
+    pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
+    pool.sort_by_key(|s| s.born);
+    let count = count.min(pool.len());
+    pool.drain(..count).map(|s| s.server).collect()
+}
+
 /// The node timeout of a spare, until its cluster is formed: nodes ping each other at
 /// half of it, and the first pings carry what each node holds.
 pub(super) const SPARE_NODE_TIMEOUT: &str = "200";
