@@ -48,6 +48,7 @@ const KNOWN_ENV: &[&str] = &[
     "MEMSHIFT_TLS_CA_KEY",
     "MEMSHIFT_ENDPOINT_HOST",
     "MEMSHIFT_ENDPOINT_PORTS",
+    "MEMSHIFT_SERVERS_AHEAD",
 ];
 
 #[derive(Debug, Parser)]
@@ -138,6 +139,13 @@ struct Cli {
     /// When every one is taken, creating a cluster answers the service's capacity fault.
     #[arg(long, env = "MEMSHIFT_ENDPOINT_PORTS", value_parser = parse_port_range)]
     endpoint_ports: Option<RangeInclusive<u16>>,
+    /// Start servers ahead of the clusters that will need them, once clusters of their
+    /// engine are in use (spare Redis servers, a MemoryDB cluster of the last shape made,
+    /// a PostgreSQL server), so that a new cluster is ready in tens of milliseconds;
+    /// `false` starts each cluster's servers when it is created, and runs nothing no
+    /// cluster uses.
+    #[arg(long, env = "MEMSHIFT_SERVERS_AHEAD", default_value_t = true, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    servers_ahead: bool,
     /// Start memshift's clock this far ahead of the system's (`90s`, `15m`): credentials
     /// and tokens expire as if that much time had passed. `POST /_memshift/clock` moves it
     /// further while running.
@@ -345,6 +353,7 @@ fn main() -> ExitCode {
             endpoint_host,
             endpoint_address,
             endpoint_ports: cli.endpoint_ports,
+            servers_ahead: cli.servers_ahead,
         },
         credentials_file: cli.credentials_file,
         clock_offset: cli

@@ -853,14 +853,16 @@ async fn available_node_ports(client: &Client, cluster: &str) -> Vec<u16> {
 /// told apart from other tests'; the directory goes with the first value.
 async fn with_data_dir_of_its_own(
     tag: &str,
+    servers_ahead: bool,
 ) -> (tempfile::TempDir, std::path::PathBuf, memshift::Server) {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let dir = common::temp_dir(tag);
     let data = dir.path().join("data");
-    let config = Config {
+    let mut config = Config {
         data_dir: Some(data.clone()),
         ..Config::ephemeral().with_engines()
     };
+    config.services.servers_ahead = servers_ahead;
     let server = memshift::start(&config).await.unwrap();
     (dir, data, server)
 }
@@ -890,7 +892,7 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     if !redis_available() {
         return;
     }
-    let (_dir, data, server) = with_data_dir_of_its_own("redis-ahead").await;
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-ahead", true).await;
     let client = memorydb(&server);
     let create = |name, shards, replicas| create_plain(&client, name, shards, replicas);
     create("first", 2, 1).await;
@@ -948,7 +950,7 @@ async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
     if !redis_available() {
         return;
     }
-    let (_dir, data, server) = with_data_dir_of_its_own("redis-forming").await;
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-forming", true).await;
     let client = memorydb(&server);
     let shape = serde_json::json!([2, 2]);
     create_plain(&client, "seed", 2, 1).await;
@@ -998,6 +1000,34 @@ async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
     }
     owners(ports[0], &name, true).await;
     owners(ports[0], &name, false).await;
+    server.shutdown().await.unwrap();
+    assert!(servers_within(&data, "/").is_empty());
+}
+
+/// With `servers_ahead` off, clusters still form and serve, and nothing runs that no
+/// cluster uses: no spare server, no cluster formed ahead.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_servers_ahead_only_clusters_run() {
+    if !redis_available() {
+        return;
+    }
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-no-ahead", false).await;
+    let client = memorydb(&server);
+    for name in ["one", "two"] {
+        create_plain(&client, name, 2, 1).await;
+        let ports = available_node_ports(&client, name).await;
+        assert_eq!(run(ports[0], None, &["PING"]).unwrap(), "PONG");
+        owners(ports[0], name, true).await;
+        owners(ports[0], name, false).await;
+    }
+    // Spares and a cluster formed ahead would be starting by now (the supervisor looks
+    // every 200 ms).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(servers_within(&data, "/.pool/"), Vec::<u32>::new());
+    assert_eq!(servers_formed_ahead(&data), Vec::<u32>::new());
+    assert!(ahead_state(&server.url(), true).await.is_null());
+    assert!(ahead_state(&server.url(), false).await.is_null());
+    assert_eq!(servers_within(&data, "/clusters/").len(), 8);
     server.shutdown().await.unwrap();
     assert!(servers_within(&data, "/").is_empty());
 }

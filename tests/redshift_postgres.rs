@@ -728,3 +728,41 @@ async fn clusters_created_one_after_another_are_each_their_own() {
     server.shutdown().await.unwrap();
     assert_eq!(processes_in(&root), Vec::<u32>::new());
 }
+
+/// With `servers_ahead` off, no PostgreSQL server is started ahead of the next cluster;
+/// each new cluster starts its own, and works.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_servers_ahead_no_server_waits_for_a_cluster() {
+    if !postgres_available() {
+        return;
+    }
+    let dir = common::temp_dir("pg-no-ahead");
+    let mut config = Config {
+        data_dir: Some(dir.path().join("data")),
+        ..Config::ephemeral().with_engines()
+    };
+    config.services.servers_ahead = false;
+    let root = dir.path().join("data").join("postgres");
+    let server = memshift::start(&config).await.unwrap();
+    let client = redshift(&server);
+    let clusters: [Cluster; 2] = [
+        ("west", "dave", "Passw0rd-West", "dev"),
+        ("up", "erin", "Passw0rd-Up", "dev"),
+    ];
+    for (id, master, password, db) in clusters {
+        create_cluster_as(&client, id, master, password, db).await;
+    }
+    for cluster in clusters {
+        check_cluster(&client, cluster, &clusters).await;
+    }
+    // A spare would be started 100 ms after a cluster's server is ready.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(!root.join(".spare").exists());
+    assert_eq!(
+        processes_in(&root).len(),
+        processes_in(&root.join("000000000000-us-east-1-west")).len()
+            + processes_in(&root.join("000000000000-us-east-1-up")).len()
+    );
+    server.shutdown().await.unwrap();
+    assert_eq!(processes_in(&root), Vec::<u32>::new());
+}

@@ -296,6 +296,11 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
             vec![],
             "--header-read-timeout",
         ),
+        (
+            vec!["--servers-ahead", "sometimes"],
+            vec![],
+            "--servers-ahead",
+        ),
     ];
     for (args, env, names) in cases {
         let (code, stderr) = run(&args, &env);
@@ -326,6 +331,7 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
         "MEMSHIFT_IAM_IDENTITIES",
         "MEMSHIFT_ENDPOINT_HOST",
         "MEMSHIFT_ENDPOINT_PORTS",
+        "MEMSHIFT_SERVERS_AHEAD",
     ] {
         assert!(help.contains(setting), "--help lacks {setting}");
     }

@@ -398,7 +398,8 @@ impl Api {
             None,
             authority(&settings, None)?,
             endpoints(&settings),
-        );
+        )
+        .with_servers_ahead(settings.servers_ahead);
         Ok(Self::assemble(
             Arc::new(AppState::new(defaults)),
             settings,
@@ -423,7 +424,8 @@ impl Api {
             Some(dir),
             ca,
             endpoints(&settings),
-        );
+        )
+        .with_servers_ahead(settings.servers_ahead);
         Ok((Self::assemble(Arc::new(state), settings, engines), recovery))
     }
 

@@ -66,6 +66,14 @@ impl Engines {
         }
     }
 
+    /// Whether servers are started ahead of the clusters that will need them.
+    #[must_use]
+    pub fn with_servers_ahead(mut self, on: bool) -> Self {
+        self.redis = self.redis.with_servers_ahead(on);
+        self.postgres = self.postgres.with_servers_ahead(on);
+        self
+    }
+
     /// `count` ports for new endpoints of `kind`'s clusters in `scope`, held until the
     /// endpoints start; `None` when that engine does not run (clusters are then
     /// control-plane only).

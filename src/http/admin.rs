@@ -40,6 +40,7 @@ pub async fn health(State(shared): State<Arc<Shared>>, method: Method, uri: Uri)
             ),
         },
         "persistence": if api.state.is_durable() { "data-dir" } else { "memory" },
+        "servers_ahead": api.settings.servers_ahead,
         // The next MemoryDB cluster of this shape is ready before it is asked for.
         "formed_ahead": {
             "memorydb_nodes_per_shard": api.engines.redis.formed_ahead(),

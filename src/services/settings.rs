@@ -39,6 +39,11 @@ pub struct ServiceSettings {
     /// The ports cluster and node endpoints take (`--endpoint-ports`); any free port when
     /// not given.
     pub endpoint_ports: Option<RangeInclusive<u16>>,
+    /// Whether servers are started ahead of the clusters that will need them (spare
+    /// Redis servers, a MemoryDB cluster of the last shape, a PostgreSQL server), for
+    /// clusters ready in tens of milliseconds; off, each cluster starts its own servers
+    /// when it is created, and nothing runs that no cluster uses (`--servers-ahead`).
+    pub servers_ahead: bool,
 }
 
 impl Default for ServiceSettings {
@@ -53,6 +58,7 @@ impl Default for ServiceSettings {
             endpoint_host: "127.0.0.1".to_owned(),
             endpoint_address: Ipv4Addr::LOCALHOST.into(),
             endpoint_ports: None,
+            servers_ahead: true,
         }
     }
 }

@@ -82,6 +82,8 @@ pub struct Postgres {
     nodes: tokio::sync::Mutex<HashMap<(Scope, String), Node>>,
     /// The server started ahead for the next new cluster.
     spare: std::sync::Mutex<spare::Slot>,
+    /// Whether a server is started ahead for the next new cluster.
+    spare_wanted: bool,
     ports: super::Ports,
     /// Clusters whose server died and is being started again.
     recovering: super::Recovering,
@@ -131,6 +133,7 @@ impl Postgres {
             }),
             nodes: tokio::sync::Mutex::default(),
             spare: std::sync::Mutex::default(),
+            spare_wanted: true,
             ports: super::Ports::default(),
             recovering: super::Recovering::default(),
             logins: OnceLock::new(),
@@ -143,6 +146,13 @@ impl Postgres {
     #[must_use]
     pub fn with_endpoints(mut self, endpoints: Arc<Endpoints>) -> Self {
         self.endpoints = endpoints;
+        self
+    }
+
+    /// Whether a server is started ahead for the next new cluster (after the first).
+    #[must_use]
+    pub fn with_servers_ahead(mut self, on: bool) -> Self {
+        self.spare_wanted = on;
         self
     }
 
@@ -354,7 +364,7 @@ impl Postgres {
             None => bootstrap(&admin, &node.server.socket(), cluster).await,
         };
         drop(admin);
-        if new {
+        if new && self.spare_wanted {
             // The next new cluster's server, once this one's is ready.
             self.refill(bin_dir, &cluster.version);
         }

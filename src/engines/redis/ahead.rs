@@ -91,6 +91,9 @@ fn lock(slot: &Shared) -> std::sync::MutexGuard<'_, AheadSlot> {
 impl Redis {
     /// Asks for clusters of `desired`'s shape to be formed ahead from now on.
     pub(super) fn want_ahead(&self, desired: &DesiredCluster) {
+        if !self.ahead_allowed {
+            return;
+        }
         lock(&self.ahead).wanted = Some(shape_of(desired));
     }
 

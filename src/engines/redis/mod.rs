@@ -237,6 +237,8 @@ pub struct Redis {
     pool: Arc<tokio::sync::Mutex<Vec<pool::Spare>>>,
     /// Whether servers are started ahead: once MemoryDB clusters are in use.
     pool_wanted: std::sync::atomic::AtomicBool,
+    /// Whether servers may be started ahead at all.
+    ahead_allowed: bool,
     /// A cluster formed ahead, of the shape last asked for.
     ahead: Arc<Mutex<ahead::AheadSlot>>,
     /// Where the servers' Unix sockets are, for their fronts: a short temporary path
@@ -284,9 +286,18 @@ impl Redis {
             },
             pool: Arc::default(),
             pool_wanted: std::sync::atomic::AtomicBool::new(false),
+            ahead_allowed: true,
             ahead: Arc::default(),
             sockets: temporary_root().join("s"),
         }
+    }
+
+    /// Whether spare servers and a cluster formed ahead are kept once MemoryDB clusters
+    /// are in use.
+    #[must_use]
+    pub fn with_servers_ahead(mut self, on: bool) -> Self {
+        self.ahead_allowed = on;
+        self
     }
 
     /// Keeps the nodes' data and the snapshots under `data_dir` when there is one, where

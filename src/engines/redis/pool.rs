@@ -100,6 +100,9 @@ impl Redis {
 
     /// The oldest spare server, if any; spares are wanted from now on.
     pub(super) async fn take_spare(&self) -> Option<Server> {
+        if !self.ahead_allowed {
+            return None;
+        }
         self.pool_wanted.store(true, Ordering::Relaxed);
         let mut pool = self.pool.lock().await;
         pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
