@@ -943,26 +943,24 @@ async fn clusters_of_one_shape_are_formed_ahead_and_stay_apart() {
     assert!(servers_within(&data, "/").is_empty());
 }
 
-/// A CreateCluster that comes while a cluster of its shape is still being formed ahead
-/// is given that cluster's ports and waits for it, rather than forming one of its own.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
-    if !redis_available() {
-        return;
-    }
-    let (_dir, data, server) = with_data_dir_of_its_own("redis-forming", true).await;
-    let client = memorydb(&server);
+/// Makes 2×1 clusters until the one being formed ahead after them is caught under way
+/// (its four servers running in `.ahead`, nothing formed yet), then at once CreateCluster
+/// `name` of `shards` × (1 + `replicas`); answers the servers that were forming. A
+/// formation that ends before it is caught is let be, and the next one tried.
+async fn create_while_a_2x1_forms(
+    server: &memshift::Server,
+    client: &Client,
+    data: &std::path::Path,
+    name: &str,
+    (shards, replicas): (i32, i32),
+) -> Vec<u32> {
     let shape = serde_json::json!([2, 2]);
-    create_plain(&client, "seed", 2, 1).await;
-    // Each new cluster starts the forming of the next; a formation that cannot be caught
-    // under way (it ended first) is let be, and the next one tried.
-    let mut caught = None;
     for attempt in 0..5 {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut forming = Vec::new();
         while std::time::Instant::now() < deadline {
             if ahead_state(&server.url(), false).await == shape {
-                forming = servers_formed_ahead(&data);
+                forming = servers_formed_ahead(data);
                 if forming.len() == 4 && ahead_state(&server.url(), false).await == shape {
                     break;
                 }
@@ -970,20 +968,34 @@ async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
             forming.clear();
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        let name = format!("taker-{attempt}");
         if forming.len() == 4 && ahead_state(&server.url(), true).await.is_null() {
-            create_plain(&client, &name, 2, 1).await;
-            caught = Some((name, forming));
-            break;
+            create_plain(client, name, shards, replicas).await;
+            forming.sort_unstable();
+            return forming;
         }
         wait_formed_ahead(&server.url(), &[2, 2]).await;
-        create_plain(&client, &name, 2, 1).await;
+        create_plain(client, &format!("{name}-{attempt}"), 2, 1).await;
     }
-    let (name, mut forming) = caught.expect("no cluster was caught forming ahead");
-    let ports = available_node_ports(&client, &name).await;
+    panic!("no cluster was caught forming ahead");
+}
+
+/// A CreateCluster that comes while a cluster of its shape is still being formed ahead
+/// is given that cluster's ports and waits for it, rather than forming one of its own.
+/// One of another shape with as many nodes is given them too: the formation is stopped,
+/// its servers and directory go, and the cluster forms on those ports from others.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
+    if !redis_available() {
+        return;
+    }
+    let (_dir, data, server) = with_data_dir_of_its_own("redis-forming", true).await;
+    let client = memorydb(&server);
+    create_plain(&client, "seed", 2, 1).await;
+    let name = "taker";
+    let forming = create_while_a_2x1_forms(&server, &client, &data, name, (2, 1)).await;
+    let ports = available_node_ports(&client, name).await;
     let mut taken = servers_within(&data, &format!("/clusters/{name}/"));
     taken.sort_unstable();
-    forming.sort_unstable();
     assert_eq!(
         taken, forming,
         "the cluster runs on the servers that were forming ahead"
@@ -998,8 +1010,26 @@ async fn a_cluster_asked_for_while_its_like_forms_ahead_takes_it() {
         };
         assert!(!nodes.lines().any(failing), "{nodes}");
     }
-    owners(ports[0], &name, true).await;
-    owners(ports[0], &name, false).await;
+    owners(ports[0], name, true).await;
+    owners(ports[0], name, false).await;
+
+    // Four shards without replicas: as many nodes, another shape.
+    let stopped = create_while_a_2x1_forms(&server, &client, &data, "flat", (4, 0)).await;
+    let ports = available_node_ports(&client, "flat").await;
+    assert_eq!(ports.len(), 4);
+    let nodes = run(ports[0], None, &["CLUSTER", "NODES"]).unwrap();
+    assert_eq!(nodes.lines().filter(|l| l.contains("master")).count(), 4);
+    owners(ports[0], "flat", true).await;
+    owners(ports[0], "flat", false).await;
+    let running = servers_within(&data, "/");
+    assert!(
+        stopped.iter().all(|pid| !running.contains(pid)),
+        "a formation that did not fit was stopped"
+    );
+    // What remains under `.ahead` is at most the formation for the new shape.
+    let formations =
+        std::fs::read_dir(data.join("redis").join(".ahead")).map_or(0, Iterator::count);
+    assert!(formations <= 1, "{formations} formations' directories");
     server.shutdown().await.unwrap();
     assert!(servers_within(&data, "/").is_empty());
 }

@@ -61,12 +61,16 @@ pub(super) struct Ahead {
     ports: Vec<u16>,
     /// When its ports were given out.
     handed: Option<Instant>,
+    /// The directory of its formation, which holds its servers' directories.
+    dir: PathBuf,
 }
 
 /// A cluster being formed ahead, whose ports are held (as spares until given out).
 struct Forming {
     shape: Shape,
     ports: Vec<u16>,
+    /// The directory of its servers' directories, its own.
+    dir: PathBuf,
     /// When its ports were given out.
     handed: Option<Instant>,
     task: JoinHandle<()>,
@@ -191,6 +195,7 @@ impl Redis {
         }
         let mut servers = Vec::new();
         let mut failure = None;
+        let formation = ahead.dir;
         for (mut server, name) in ahead.shards.into_iter().flatten().zip(names) {
             let node_dir = dir.join(path_component(name));
             let moved =
@@ -208,8 +213,11 @@ impl Redis {
         if let Some(e) = failure {
             tracing::warn!(error = %e, "a cluster formed ahead could not be used");
             discard(vec![servers]).await;
+            let _ = std::fs::remove_dir_all(&formation);
             return None;
         }
+        // Empty now: its servers' directories are the nodes'.
+        let _ = std::fs::remove_dir_all(&formation);
         Some(servers)
     }
 
@@ -224,8 +232,7 @@ impl Redis {
             )
         };
         if let Some(forming) = forming {
-            forming.task.abort();
-            let _ = forming.task.await;
+            end(forming).await;
         }
         if let Some(ahead) = ready {
             self.discard(ahead).await;
@@ -242,11 +249,7 @@ impl Redis {
         let (stale, ended) = {
             let mut slot = lock(&self.ahead);
             // A formation that ended without saying so (it panicked).
-            let ended = slot
-                .building
-                .take_if(|f| f.task.is_finished())
-                .filter(|f| f.handed.is_none())
-                .map(|f| f.ports);
+            let ended = slot.building.take_if(|f| f.task.is_finished());
             let wanted = slot.wanted.clone();
             let stale = slot.ready.as_mut().is_some_and(|ahead| {
                 Some(&ahead.shape) != wanted.as_ref()
@@ -266,12 +269,15 @@ impl Redis {
                 let count = shape.iter().map(|(nodes, _)| nodes).sum();
                 match self.endpoints.reserve_spare(count) {
                     Ok(ports) => {
+                        let mut tag = [0u8; 6];
+                        rand::fill(&mut tag);
+                        let dir = self.root.join(AHEAD_DIR).join(hex::encode(tag));
                         let build = Build {
                             binary,
                             endpoints: Arc::clone(&self.endpoints),
                             authority: Arc::clone(authority),
                             admin_password: self.admin_password.clone(),
-                            root: self.root.join(AHEAD_DIR),
+                            root: dir.clone(),
                             durable: self.durable,
                             sockets: self.sockets.clone(),
                             pool: Arc::clone(&self.pool),
@@ -286,6 +292,7 @@ impl Redis {
                         slot.building = Some(Forming {
                             shape,
                             ports,
+                            dir,
                             handed: None,
                             task,
                             done,
@@ -298,8 +305,11 @@ impl Redis {
             }
             (stale, ended)
         };
-        if let Some(ports) = ended {
-            self.endpoints.release_spares(&ports);
+        if let Some(ended) = ended {
+            if ended.handed.is_none() {
+                self.endpoints.release_spares(&ended.ports);
+            }
+            let _ = std::fs::remove_dir_all(&ended.dir);
         }
         if let Some(ahead) = stale {
             self.discard(ahead).await;
@@ -312,6 +322,7 @@ impl Redis {
             self.endpoints.release_spares(&ahead.ports);
         }
         discard(ahead.shards).await;
+        let _ = std::fs::remove_dir_all(&ahead.dir);
     }
 
     /// Stops the cluster formed ahead and the one being formed (at shutdown and reset);
@@ -323,8 +334,7 @@ impl Redis {
             (slot.ready.take(), slot.building.take())
         };
         if let Some(forming) = building {
-            forming.task.abort();
-            let _ = forming.task.await;
+            end(forming).await;
         }
         if let Some(ahead) = ready {
             self.discard(ahead).await;
@@ -332,6 +342,13 @@ impl Redis {
         self.endpoints.release_every_spare();
         let _ = std::fs::remove_dir_all(self.root.join(AHEAD_DIR));
     }
+}
+
+/// Ends a formation: the servers it started stop with its task, and its directory goes.
+async fn end(forming: Forming) {
+    forming.task.abort();
+    let _ = forming.task.await;
+    let _ = std::fs::remove_dir_all(&forming.dir);
 }
 
 /// Stops servers and removes their directories.
@@ -388,26 +405,39 @@ impl Build {
                             shards,
                             ports: ports.clone(),
                             handed,
+                            dir: self.root.clone(),
                         })
-                        .map(|old| (old.shards, old.handed.is_none().then_some(old.ports)))
+                        .map(|old| {
+                            (
+                                old.shards,
+                                old.handed.is_none().then_some(old.ports),
+                                Some(old.dir),
+                            )
+                        })
                 }
                 (Ok(shards), handed) => Some((
                     shards,
                     handed.is_some_and(|h| h.is_none()).then(|| ports.clone()),
+                    Some(self.root.clone()),
                 )),
                 (Err(e), handed) => {
                     tracing::warn!(error = %e, "cannot form a redis cluster ahead");
-                    handed
-                        .is_some_and(|h| h.is_none())
-                        .then(|| (Vec::new(), Some(ports.clone())))
+                    Some((
+                        Vec::new(),
+                        handed.is_some_and(|h| h.is_none()).then(|| ports.clone()),
+                        Some(self.root.clone()),
+                    ))
                 }
             }
         };
-        if let Some((shards, spare_ports)) = unwanted {
+        if let Some((shards, spare_ports, dir)) = unwanted {
             if let Some(spare_ports) = spare_ports {
                 self.endpoints.release_spares(&spare_ports);
             }
             discard(shards).await;
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
         drop(finished);
     }
