@@ -281,6 +281,7 @@ impl Redis {
                             durable: self.durable,
                             sockets: self.sockets.clone(),
                             pool: Arc::clone(&self.pool),
+                            demand: Arc::clone(&self.demand),
                         };
                         let (finished, done) = watch::channel(());
                         let task = tokio::spawn(build.run(
@@ -371,6 +372,8 @@ struct Build {
     sockets: PathBuf,
     /// The spare servers, whose oldest become the primaries.
     pool: Arc<tokio::sync::Mutex<Vec<pool::Spare>>>,
+    /// How many spares the pool holds, which learns from the ages of those taken.
+    demand: Arc<Mutex<pool::Demand>>,
 }
 
 impl Build {
@@ -448,7 +451,9 @@ impl Build {
     async fn form(&self, shape: &Shape, ports: &[u16]) -> Result<Vec<Vec<Server>>, String> {
         let inner = self.authority.issue(&endpoint_names(Vec::new()))?;
         let ca = self.authority.cert_pem()?;
-        let mut spares = pool::take_oldest(&self.pool, shape.len()).await.into_iter();
+        let mut spares = pool::take_oldest(&self.pool, &self.demand, shape.len())
+            .await
+            .into_iter();
         let mut next = ports.iter();
         let mut starts = Vec::new();
         for (nodes, _) in shape {

@@ -235,6 +235,8 @@ pub struct Redis {
     admin_password: String,
     /// Servers started ahead, for new clusters' nodes.
     pool: Arc<tokio::sync::Mutex<Vec<pool::Spare>>>,
+    /// How many spares the pool holds.
+    demand: Arc<Mutex<pool::Demand>>,
     /// Whether servers are started ahead: once MemoryDB clusters are in use.
     pool_wanted: std::sync::atomic::AtomicBool,
     /// Whether servers may be started ahead at all.
@@ -285,6 +287,7 @@ impl Redis {
                 hex::encode(bytes)
             },
             pool: Arc::default(),
+            demand: Arc::default(),
             pool_wanted: std::sync::atomic::AtomicBool::new(false),
             ahead_allowed: true,
             ahead: Arc::default(),

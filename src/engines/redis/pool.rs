@@ -11,17 +11,25 @@
 //! told the endpoint it announces. A new cluster's primary then gives up the slots of the
 //! other shards: its cluster is incomplete until it has met their primaries, but it never
 //! was in a minority, so it is whole as soon as they have met. Any other node gives up
-//! every slot. The supervisor tops the pool up between calls.
+//! every slot. The supervisor tops the pool up between calls; while clusters come faster
+//! than spares grow two seconds old, the pool holds more of them ([`Demand`]).
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{NodeStart, Redis, Server, admin_connection, call, secret_command, stop_server};
 use crate::tls::endpoint_names;
 
 /// How many servers are kept started ahead: the nodes of a cluster of 3 shards of 2.
 pub const POOL_SIZE: usize = 6;
+/// How many at most, while clusters come faster than spares grow old (see [`Demand`]).
+const MAX_POOL_SIZE: usize = 12;
+/// How old a spare must be for a primary taken from it not to wait: Redis's
+/// `CLUSTER_WRITABLE_DELAY`.
+const MATURE: Duration = Duration::from_secs(2);
+/// How long a larger pool is kept after the last time it was short of old spares.
+const KEEP_LARGER: Duration = Duration::from_mins(1);
 /// The subdirectory of the root that holds the spare servers' directories.
 const POOL_DIR: &str = ".pool";
 /// A file in a spare's directory until the cluster that took it is formed: a node whose
@@ -32,6 +40,48 @@ pub(super) const UNFORMED_FILE: &str = "memshift-unformed";
 pub(super) struct Spare {
     server: Server,
     born: Instant,
+}
+
+/// How many spares the pool holds. Each cluster formed ahead takes one spare per
+/// shard as its primaries, the oldest first; when clusters come faster than spares grow
+/// two seconds old, those primaries wait out the rest. The pool then grows by that many
+/// (up to [`MAX_POOL_SIZE`]), so that the spares taken next are older, and shrinks back
+/// to [`POOL_SIZE`] a minute after it was last short.
+#[derive(Debug)]
+pub(super) struct Demand {
+    size: usize,
+    short_at: Option<Instant>,
+}
+
+impl Default for Demand {
+    fn default() -> Self {
+        Demand {
+            size: POOL_SIZE,
+            short_at: None,
+        }
+    }
+}
+
+impl Demand {
+    /// Takes note of spares of `ages` taken as primaries at `now`.
+    pub(super) fn taken(&mut self, ages: &[Duration], now: Instant) {
+        let young = ages.iter().filter(|age| **age < MATURE).count();
+        if young > 0 {
+            self.size = (self.size + young).min(MAX_POOL_SIZE);
+            self.short_at = Some(now);
+        }
+    }
+
+    /// How many spares the pool should hold at `now`.
+    pub(super) fn size(&mut self, now: Instant) -> usize {
+        if self
+            .short_at
+            .is_some_and(|at| now.saturating_duration_since(at) > KEEP_LARGER)
+        {
+            *self = Demand::default();
+        }
+        self.size
+    }
 }
 
 impl Redis {
@@ -48,9 +98,26 @@ impl Redis {
         let Ok(_changing) = self.clusters.try_lock() else {
             return;
         };
+        let size = self
+            .demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .size(Instant::now());
         let mut pool = self.pool.lock().await;
         pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
-        if pool.len() >= POOL_SIZE {
+        if pool.len() > size {
+            // The youngest of those no longer wanted go.
+            pool.sort_by_key(|s| s.born);
+            let extra: Vec<Spare> = pool.drain(size..).collect();
+            drop(pool);
+            for spare in extra {
+                let dir = spare.server.dir.clone();
+                stop_server(spare.server).await;
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return;
+        }
+        if pool.len() == size {
             return;
         }
         let root = self.root.join(POOL_DIR);
@@ -67,7 +134,7 @@ impl Redis {
         ) else {
             return;
         };
-        let starts = (pool.len()..POOL_SIZE).map(|_| {
+        let starts = (pool.len()..size).map(|_| {
             let mut tag = [0u8; 6];
             rand::fill(&mut tag);
             super::start_server(NodeStart {
@@ -122,16 +189,28 @@ impl Redis {
 }
 
 /// Up to `count` spare servers of `pool`, the oldest first: those most likely past
-/// their first two seconds, in which a primary is slow to call its cluster whole.
+/// their first two seconds, in which a primary is slow to call its cluster whole. Their
+/// ages go to `demand`.
 pub(super) async fn take_oldest(
     pool: &tokio::sync::Mutex<Vec<Spare>>,
+    demand: &std::sync::Mutex<Demand>,
     count: usize,
 ) -> Vec<Server> {
     let mut pool = pool.lock().await;
     pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
     pool.sort_by_key(|s| s.born);
     let count = count.min(pool.len());
-    pool.drain(..count).map(|s| s.server).collect()
+    let now = Instant::now();
+    let taken: Vec<Spare> = pool.drain(..count).collect();
+    let ages: Vec<Duration> = taken
+        .iter()
+        .map(|s| now.saturating_duration_since(s.born))
+        .collect();
+    demand
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .taken(&ages, now);
+    taken.into_iter().map(|s| s.server).collect()
 }
 
 /// The node timeout of a spare, until its cluster is formed: nodes ping each other at
@@ -255,7 +334,36 @@ pub(super) fn unformed(dir: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::slots_to_give_up;
+    use super::{Demand, MAX_POOL_SIZE, POOL_SIZE, slots_to_give_up};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_pool_grows_while_spares_are_taken_young_and_shrinks_a_minute_later() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut demand = Demand::default();
+        assert_eq!(demand.size(at(0)), POOL_SIZE);
+        // Old spares: no change.
+        demand.taken(&[Duration::from_secs(3), Duration::from_secs(5)], at(1));
+        assert_eq!(demand.size(at(1)), POOL_SIZE);
+        // Two of three primaries came from spares younger than two seconds.
+        let young = [
+            Duration::from_millis(900),
+            Duration::from_secs(4),
+            Duration::ZERO,
+        ];
+        demand.taken(&young, at(2));
+        assert_eq!(demand.size(at(2)), POOL_SIZE + 2);
+        for s in 3..10 {
+            demand.taken(&young, at(s));
+        }
+        assert_eq!(demand.size(at(10)), MAX_POOL_SIZE);
+        // A minute after it was last short, the pool is back to its size.
+        assert_eq!(demand.size(at(69)), MAX_POOL_SIZE);
+        assert_eq!(demand.size(at(71)), POOL_SIZE);
+        demand.taken(&[], at(72));
+        assert_eq!(demand.size(at(72)), POOL_SIZE);
+    }
 
     #[test]
     fn a_primary_gives_up_every_slot_outside_its_range() {
