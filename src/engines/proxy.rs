@@ -68,6 +68,12 @@ pub struct Front {
     pub sockets: Option<std::path::PathBuf>,
 }
 
+/// The Unix socket in `dir` of the server whose backend port is `backend_port`.
+#[must_use]
+pub fn unix_socket(dir: &std::path::Path, backend_port: u16) -> std::path::PathBuf {
+    dir.join(format!("{backend_port}.sock"))
+}
+
 /// How long a client has to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -117,8 +123,7 @@ where
 {
     // The server's Unix socket when it has one; its TCP port otherwise.
     if let Some(dir) = &front.sockets
-        && let Ok(backend) =
-            tokio::net::UnixStream::connect(dir.join(format!("{backend_port}.sock"))).await
+        && let Ok(backend) = tokio::net::UnixStream::connect(unix_socket(dir, backend_port)).await
     {
         let (backend_read, backend_write) = backend.into_split();
         return pass(

@@ -310,7 +310,7 @@ impl Redis {
             if ended.handed.is_none() {
                 self.endpoints.release_spares(&ended.ports);
             }
-            let _ = std::fs::remove_dir_all(&ended.dir);
+            end(ended).await;
         }
         if let Some(ahead) = stale {
             self.discard(ahead).await;
@@ -414,21 +414,21 @@ impl Build {
                             (
                                 old.shards,
                                 old.handed.is_none().then_some(old.ports),
-                                Some(old.dir),
+                                old.dir,
                             )
                         })
                 }
                 (Ok(shards), handed) => Some((
                     shards,
                     handed.is_some_and(|h| h.is_none()).then(|| ports.clone()),
-                    Some(self.root.clone()),
+                    self.root.clone(),
                 )),
                 (Err(e), handed) => {
                     tracing::warn!(error = %e, "cannot form a redis cluster ahead");
                     Some((
                         Vec::new(),
                         handed.is_some_and(|h| h.is_none()).then(|| ports.clone()),
-                        Some(self.root.clone()),
+                        self.root.clone(),
                     ))
                 }
             }
@@ -438,9 +438,7 @@ impl Build {
                 self.endpoints.release_spares(&spare_ports);
             }
             discard(shards).await;
-            if let Some(dir) = dir {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            let _ = std::fs::remove_dir_all(dir);
         }
         drop(finished);
     }

@@ -1170,7 +1170,7 @@ async fn start_server(start: NodeStart<'_>) -> Result<Server, String> {
         start.durable,
     );
     // The fronts' way in: a Unix socket only memshift's user may open.
-    let socket = start.sockets.join(format!("{backend}.sock"));
+    let socket = super::proxy::unix_socket(start.sockets, backend);
     let _ = writeln!(
         config,
         "unixsocket \"{}\"\nunixsocketperm 700",
