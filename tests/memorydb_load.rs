@@ -7,6 +7,9 @@
 //! The figures (connections, acknowledged writes per round, losses, restart-to-ready
 //! times, processes left) are printed on standard output.
 //!
+//! Also here: a node that starts with room for few clients is given more before 1,200
+//! connections run out of it.
+//!
 //! Needs `redis-server` on PATH (skipped without it, unless `TEST_REQUIRE_REDIS=1`), and
 //! a soft limit of open files of at least 4,096.
 
@@ -43,6 +46,16 @@ fn open_files_limit() -> u64 {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|n| n.parse().ok())
         .unwrap_or(u64::MAX)
+}
+
+/// Stops a test that opens `connections` connections where it cannot.
+fn enough_open_files(connections: usize) {
+    let limit = open_files_limit();
+    assert!(
+        limit >= FILES_NEEDED,
+        "{connections} connections need about {FILES_NEEDED} open files (here and in memshift), \
+         but the soft limit is {limit}: raise it, e.g. `ulimit -n {FILES_NEEDED}`"
+    );
 }
 
 /// Connects to the endpoint on `port` and answers the connection once PING was answered.
@@ -211,12 +224,7 @@ async fn a_thousand_connections_and_three_kill_9s_lose_no_acknowledged_write() {
     if !redis_available() {
         return;
     }
-    let limit = open_files_limit();
-    assert!(
-        limit >= FILES_NEEDED,
-        "{CONNECTIONS} connections need about {FILES_NEEDED} open files (here and in memshift), \
-         but the soft limit is {limit}: raise it, e.g. `ulimit -n {FILES_NEEDED}`"
-    );
+    enough_open_files(CONNECTIONS);
     let started = Instant::now();
     let mut memshift = Memshift::start("load", true, &[]).await;
     let client = memshift.memorydb();
@@ -293,4 +301,53 @@ async fn a_thousand_connections_and_three_kill_9s_lose_no_acknowledged_write() {
         directories.is_empty(),
         "temporary directories left: {directories:?}"
     );
+}
+
+/// A field of `INFO clients`.
+async fn clients_info(access: &Access, port: u16, field: &str) -> usize {
+    let info: String = access
+        .query(port, &["INFO", "clients"])
+        .await
+        .unwrap_or_else(|e| panic!("INFO on {port}: {e}"));
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
+
+/// A node starts with room for 1,000 clients, which keeps an idle node small, and is
+/// given room for 10,000 before they run out: 1,200 connections to one node, half of
+/// them through the cluster endpoint and half through the node's own, all answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_is_given_room_for_more_clients_before_it_runs_out() {
+    const MANY: usize = 1200;
+    if !redis_available() {
+        return;
+    }
+    enough_open_files(MANY);
+    let memshift = Memshift::start("room", false, &[]).await;
+    let client = memshift.memorydb();
+    let open = Access::default();
+    create_cluster(&client, "room", (1, 0), false, "open-access").await;
+    let (found, _) = wait_ready(&client, "room", &open, READY).await;
+    let ports = found.ports();
+    assert_eq!(ports.len(), 2, "{found:?}");
+    assert_eq!(clients_info(&open, ports[1], "maxclients").await, 1000);
+    // With jemalloc, the node runs one arena without per-thread caches.
+    let memory: String = open.query(ports[1], &["INFO", "memory"]).await.unwrap();
+    if memory.contains("mem_allocator:jemalloc") {
+        let stats: String = open
+            .query(ports[1], &["MEMORY", "MALLOC-STATS"])
+            .await
+            .unwrap();
+        for setting in ["opt.narenas: 1\n", "opt.tcache: false\n"] {
+            assert!(stats.contains(setting), "no {setting:?} in {stats}");
+        }
+    }
+
+    let held = open_connections(&ports, MANY).await;
+    assert_eq!(held.len(), MANY);
+    assert!(clients_info(&open, ports[1], "connected_clients").await > MANY);
+    assert_eq!(clients_info(&open, ports[0], "maxclients").await, 10_000);
+    drop(held);
 }

@@ -62,10 +62,74 @@ pub struct Front {
     pub auth: Arc<dyn TokenAuth>,
     /// TLS settings, for a cluster with TLS.
     pub tls: Option<TlsAcceptor>,
+    /// How many clients each server has through the fronts.
+    pub room: ClientRoom,
     /// The directory of the servers' Unix sockets (a server with backend port `P`
     /// listens at `P.sock` there too): the hop to the server is then cheaper than over
     /// TCP.
     pub sockets: Option<std::path::PathBuf>,
+}
+
+/// How many clients each server behind the fronts has through them. A server starts with
+/// room for few clients, because it sets up a slot for every client it may have and that
+/// costs memory even while unused; it is given more room (by `grow`, with the server's
+/// backend port) once its clients reach `grow_at`, again each time they climb back to it.
+pub struct ClientRoom {
+    counts: Mutex<HashMap<u16, usize>>,
+    grow_at: usize,
+    grow: Box<dyn Fn(u16) + Send + Sync>,
+}
+
+impl ClientRoom {
+    pub fn new(grow_at: usize, grow: impl Fn(u16) + Send + Sync + 'static) -> Self {
+        Self {
+            counts: Mutex::default(),
+            grow_at,
+            grow: Box::new(grow),
+        }
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<u16, usize>> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one more client of the server on `port`, for as long as the answer lives.
+    fn enter(&self, port: u16) -> Entered<'_> {
+        let now = {
+            let mut counts = self.counts();
+            let count = counts.entry(port).or_default();
+            *count += 1;
+            *count
+        };
+        if now == self.grow_at {
+            (self.grow)(port);
+        }
+        Entered { room: self, port }
+    }
+
+    /// How many clients the server on `port` has through the fronts.
+    #[must_use]
+    pub fn clients(&self, port: u16) -> usize {
+        self.counts().get(&port).copied().unwrap_or(0)
+    }
+}
+
+/// One client counted in a [`ClientRoom`].
+struct Entered<'a> {
+    room: &'a ClientRoom,
+    port: u16,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.room.counts();
+        if let Some(count) = counts.get_mut(&self.port) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.port);
+            }
+        }
+    }
 }
 
 /// The Unix socket in `dir` of the server whose backend port is `backend_port`.
@@ -121,6 +185,7 @@ where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
+    let _counted = front.room.enter(backend_port);
     // The server's Unix socket when it has one; its TCP port otherwise.
     if let Some(dir) = &front.sockets
         && let Ok(backend) = tokio::net::UnixStream::connect(unix_socket(dir, backend_port)).await
@@ -398,6 +463,31 @@ fn rewrite(front: &Front, mut args: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_is_given_room_each_time_its_clients_climb_to_the_mark() {
+        let grown = Arc::new(Mutex::new(Vec::new()));
+        let room = {
+            let grown = Arc::clone(&grown);
+            ClientRoom::new(3, move |port| grown.lock().unwrap().push(port))
+        };
+        let first: Vec<_> = (0..2).map(|_| room.enter(7000)).collect();
+        let other = room.enter(7001);
+        assert!(grown.lock().unwrap().is_empty());
+        let third = room.enter(7000);
+        let fourth = room.enter(7000);
+        assert_eq!(*grown.lock().unwrap(), [7000]);
+        assert_eq!((room.clients(7000), room.clients(7001)), (4, 1));
+        drop((third, fourth));
+        assert_eq!(*grown.lock().unwrap(), [7000]);
+        // Back at the mark after falling below it: a server started again meanwhile
+        // has its first room again.
+        let again = room.enter(7000);
+        assert_eq!(*grown.lock().unwrap(), [7000, 7000]);
+        drop((first, other, again));
+        assert_eq!((room.clients(7000), room.clients(7001)), (0, 0));
+        assert!(room.counts().is_empty());
+    }
 
     #[test]
     fn commands_are_split_whole() {
