@@ -172,6 +172,17 @@ def require_redis() -> None:
         pytest.skip("no redis-server on PATH", allow_module_level=True)
 
 
+def without_retries() -> dict:
+    """redis-py arguments for a client that gives up at its first refusal. Since
+    redis-py 6 a client tries a refused connection (a wrong password included) three more
+    times, waiting about 1, 2 and 4 seconds: a refusal a test expects would cost it
+    seconds, and would tell it nothing more."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"retry": Retry(NoBackoff(), 0)}
+
+
 def require_postgres() -> None:
     """Skips the calling test module when PostgreSQL's server binaries are not where
     memshift looks for them (Debian's layout or PATH), unless TEST_REQUIRE_POSTGRES is set

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from support import new_name, require_redis
+from support import new_name, require_redis, without_retries
 
 redis = pytest.importorskip("redis")
 from redis.cluster import RedisCluster  # noqa: E402
@@ -109,7 +109,8 @@ def test_three_shards_with_replicas_over_tls(make_client, engine_server, fresh_a
     def on_every_node(user, pw):
         for node in nodes:
             yield node, redis.Redis(host=node["Endpoint"]["Address"],
-                                    port=node["Endpoint"]["Port"], username=user, password=pw, **tls)
+                                    port=node["Endpoint"]["Port"], username=user, password=pw,
+                                    **tls, **without_retries())
 
     # NOPERM holds on every node.
     for node, conn in on_every_node(app, app_pw):
@@ -126,7 +127,7 @@ def test_three_shards_with_replicas_over_tls(make_client, engine_server, fresh_a
     with pytest.raises(redis.exceptions.AuthenticationError):
         redis.Redis(host=endpoint["Address"], port=endpoint["Port"], username=robot,
                     password=iam_token("another-cluster", robot, region, fresh_account, "s"),
-                    **tls).ping()
+                    **tls, **without_retries()).ping()
 
     # A password rotation reaches every node before the call answers.
     memorydb.update_user(UserName=app,
@@ -177,7 +178,7 @@ def test_wrong_trust_and_plain_text_fail_fast(make_client, engine_server, fresh_
                    check=True, capture_output=True)
     with pytest.raises(redis.exceptions.ConnectionError, match="certificate verify failed"):
         redis.Redis(host=endpoint["Address"], port=endpoint["Port"], username=user, password=pw,
-                    ssl=True, ssl_ca_certs=str(other), socket_timeout=5).ping()
+                    ssl=True, ssl_ca_certs=str(other), socket_timeout=5, **without_retries()).ping()
 
     # Plain text on a TLS endpoint: the connection is closed at once, not left hanging.
     started = time.monotonic()

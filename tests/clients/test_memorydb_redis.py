@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import new_name, require_redis
+from support import new_name, require_redis, without_retries
 
 redis = pytest.importorskip("redis")
 
@@ -36,9 +36,9 @@ def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_accoun
     assert described["Status"] == "available"
     assert memorydb.describe_acls(ACLName=acl)["ACLs"][0]["Clusters"] == [cluster]
 
-    def connect(pw):
+    def connect(pw, **more):
         return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], username=user,
-                           password=pw, socket_timeout=5, ssl=True, ssl_ca_certs=ca_file)
+                           password=pw, socket_timeout=5, ssl=True, ssl_ca_certs=ca_file, **more)
 
     app = connect(first)
     assert app.set("app:greeting", "hello")
@@ -50,15 +50,15 @@ def test_journey_user_acl_cluster_login(make_client, engine_server, fresh_accoun
     memorydb.update_user(UserName=user,
                          AuthenticationMode={"Type": "password", "Passwords": [second]})
     with pytest.raises(redis.exceptions.AuthenticationError):
-        connect(first).ping()
+        connect(first, **without_retries()).ping()
     assert connect(second).get("app:greeting") == b"hello"
 
     # Deleted: no login at all.
     memorydb.delete_user(UserName=user)
     with pytest.raises(redis.exceptions.AuthenticationError):
-        connect(second).ping()
+        connect(second, **without_retries()).ping()
 
     memorydb.delete_cluster(ClusterName=cluster)
     with pytest.raises(redis.exceptions.ConnectionError):
         redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2,
-                    ssl=True, ssl_ca_certs=ca_file).ping()
+                    ssl=True, ssl_ca_certs=ca_file, **without_retries()).ping()
