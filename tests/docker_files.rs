@@ -30,7 +30,8 @@ fn read(path: &str) -> String {
 
 /// Every `MEMSHIFT_*` name in a text.
 fn settings_in(text: &str) -> Vec<String> {
-    let re = regex_lite::Regex::new(r"MEMSHIFT_[A-Z_]+").unwrap();
+    // A whole name: `TEST_MEMSHIFT_BIN` is the client suite's, not one of memshift's.
+    let re = regex_lite::Regex::new(r"\bMEMSHIFT_[A-Z_]+").unwrap();
     re.find_iter(text).map(|m| m.as_str().to_owned()).collect()
 }
 
