@@ -869,17 +869,8 @@ async fn with_data_dir_of_its_own(
 
 /// CreateCluster without TLS, open to the `default` user.
 async fn create_plain(client: &Client, name: &str, shards: i32, replicas: i32) {
-    client
-        .create_cluster()
-        .cluster_name(name)
-        .node_type("db.t4g.small")
-        .acl_name("open-access")
-        .tls_enabled(false)
-        .num_shards(shards)
-        .num_replicas_per_shard(replicas)
-        .send()
-        .await
-        .unwrap();
+    common::redis_nodes::create_cluster(client, name, (shards, replicas), false, "open-access")
+        .await;
 }
 
 /// Once a cluster is made, another of its shape is formed in the background; the next

@@ -108,8 +108,8 @@ impl ClientRoom {
     }
 
     /// How many clients the server on `port` has through the fronts.
-    #[must_use]
-    pub fn clients(&self, port: u16) -> usize {
+    #[cfg(test)]
+    fn clients(&self, port: u16) -> usize {
         self.counts().get(&port).copied().unwrap_or(0)
     }
 }

@@ -172,9 +172,7 @@ impl Redis {
         }
         self.pool_wanted.store(true, Ordering::Relaxed);
         let mut pool = self.pool.lock().await;
-        pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
-        let oldest = (0..pool.len()).min_by_key(|i| pool[*i].born)?;
-        Some(pool.remove(oldest).server)
+        drain_oldest(&mut pool, 1).pop().map(|s| s.server)
     }
 
     /// Stops the spare servers (at shutdown and reset); their directories go.
@@ -196,12 +194,8 @@ pub(super) async fn take_oldest(
     demand: &std::sync::Mutex<Demand>,
     count: usize,
 ) -> Vec<Server> {
-    let mut pool = pool.lock().await;
-    pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
-    pool.sort_by_key(|s| s.born);
-    let count = count.min(pool.len());
+    let taken = drain_oldest(&mut *pool.lock().await, count);
     let now = Instant::now();
-    let taken: Vec<Spare> = pool.drain(..count).collect();
     let ages: Vec<Duration> = taken
         .iter()
         .map(|s| now.saturating_duration_since(s.born))
@@ -211,6 +205,14 @@ pub(super) async fn take_oldest(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .taken(&ages, now);
     taken.into_iter().map(|s| s.server).collect()
+}
+
+/// Up to `count` of the spares still running in `pool`, taken out of it, the oldest
+/// first.
+fn drain_oldest(pool: &mut Vec<Spare>, count: usize) -> Vec<Spare> {
+    pool.retain_mut(|s| matches!(s.server.child.try_wait(), Ok(None)));
+    pool.sort_by_key(|s| s.born);
+    pool.drain(..count.min(pool.len())).collect()
 }
 
 /// The node timeout of a spare, until its cluster is formed: nodes ping each other at
