@@ -60,6 +60,9 @@ MASTER_USER, MASTER_PASSWORD = "admin", "Bench-Passw0rd-1"
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-0001"
 RATIO_TARGET = 0.9
 READY_TARGET_MS = 150.0
+# How far apart the ready runs of one kind start, at least (from the end of one run's
+# deletion to the next CreateCluster): a suite that makes a cluster per test module.
+READY_GAP_S = 1.0
 CLIENT_BOUND_PCT = 90
 
 # As in bench/run.py: with two or more CPUs, memshift (and the engine servers it starts,
@@ -685,33 +688,27 @@ def ready_measures(ms, cfg, tag):
     out = {}
     for kind, create, delete in (("redshift", ready_redshift, ms.delete_redshift),
                                  ("memorydb", ready_memorydb, ms.delete_memorydb)):
-        times, calls, others = [], [], []
-        meter = CpuMeter(ms.proc.pid)
-        attempt = 0
-        while len(times) < cfg["ready_runs"]:
-            attempt += 1
-            name = f"ready-{kind[:2]}-{tag}-{attempt:02d}"
+        times, calls = [], []
+        for run in range(cfg["ready_runs"]):
+            name = f"ready-{kind[:2]}-{tag}-{run + 1:02d}"
+            # The gap holds even once the budget for a quiet machine is spent, so that every
+            # run measures the same thing.
+            time.sleep(READY_GAP_S)
             wait_quiet()
+            # A run takes tens of milliseconds, a few of the kernel's 10 ms ticks, so the
+            # machine's busy time cannot tell whether others disturbed it: it is not judged
+            # afterwards, as a load round is.
             log(f"ready: {kind} cluster {name}")
-            before = meter.read()
             total, call = create(ms, name)
-            other = CpuMeter.split(before, meter.read(), "front")["other_pct"]
             delete(name)
-            if other > DISTURBED_PCT and DISTURBANCE["spent"] < DISTURBANCE["budget"]:
-                log(f"ready: other processes were busy during {name}; running it again")
-                DISTURBANCE["spent"] += total / 1000
-                DISTURBANCE["rounds_run_again"] += 1
-                continue
             times.append(total)
             calls.append(call)
-            others.append(other)
         out[kind] = {"runs_ms": [round(t, 1) for t in times], "min_ms": round(min(times), 1),
                      "p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1),
                      # How much of it the CreateCluster call itself took (it answers once
                      # the cluster is whole, or sooner).
                      "create_call_ms": [round(t, 1) for t in calls],
-                     "create_call_p50_ms": round(statistics.median(calls), 1),
-                     "other_pct": others}
+                     "create_call_p50_ms": round(statistics.median(calls), 1)}
     return out
 
 
@@ -878,14 +875,11 @@ def other_load_line(results):
     runs = [v for c in results["cells"] for v in c.get("other_pct", [])]
     if not runs:
         return "Other load was not measured in this run."
-    ready = [v for r in results["ready"].values() for v in r.get("other_pct", [])]
     text = (f"Other load in this run: other processes took {statistics.mean(runs):.0f}% of a CPU on average "
             f"in the load rounds kept (at most {max(runs):.0f}% in one)")
-    if ready:
-        text += f", and {statistics.mean(ready):.0f}% on average in the ready runs kept (at most {max(ready):.0f}%)"
     d = results.get("disturbance")
     if d:
-        text += (f"; {d['rounds_run_again']} disturbed rounds or ready runs were run again, and waiting for a "
+        text += (f"; {d['rounds_run_again']} disturbed rounds were run again, and waiting for a "
                  f"quiet machine and running again took {d['seconds_spent']:.0f} s in all")
     return text + "."
 
@@ -977,8 +971,9 @@ def write_report(results, rows):
         "TLS `PING` with redis-py through the cluster endpoint. Each step is retried until it succeeds, so "
         "the figure holds whether CreateCluster answers before or after the cluster serves. The clock "
         "runs from the CreateCluster call to the first answer; each cluster has a name of its own and "
-        "is deleted after its run (not timed). Runs are apart, as a test suite's are (the benchmark waits "
-        "for a quiet machine before each): memshift uses the time to start what the next cluster needs, "
+        f"is deleted after its run (not timed). Runs start at least {READY_GAP_S:g} s after the last "
+        "deletion, as a suite's clusters made per test module would (and the benchmark also waits for a "
+        "quiet machine before each, within its budget): memshift uses the time to start what the next cluster needs, "
         "so the first run of each kind is a cold start (its figure is in the runs column) and the others "
         "show what a suite that makes clusters of one shape again and again waits.",
         "- Memory: on the same fresh memshift, the processes an idle cluster adds (new descendants of "
@@ -995,7 +990,7 @@ def write_report(results, rows):
         "that of the processes it measures; what remains is what other processes took meanwhile, "
         "reported below. Before each round (and each ready run) the benchmark waits until other processes "
         f"use less than {QUIET_PCT}% of a CPU, and a round in which they took more than {DISTURBED_PCT}% of a CPU "
-        "during either side's run (or a ready run during which they did) is run again; both within a budget "
+        "during either side's run is run again; both within a budget "
         f"of {cfg.get('disturbance_budget_s', 0):.0f} s for the whole run, after which rounds are kept as they come. "
         f"\"disturbed\" in the cells table marks a cell with such a round kept.",
         "",
