@@ -670,6 +670,16 @@ async fn create_cluster_as(client: &Client, id: &str, master: &str, password: &s
         .unwrap();
 }
 
+/// Creates `clusters` one after the other, then checks each is its own.
+async fn create_and_check(client: &Client, clusters: &[Cluster]) {
+    for &(id, master, password, db) in clusters {
+        create_cluster_as(client, id, master, password, db).await;
+    }
+    for &cluster in clusters {
+        check_cluster(client, cluster, clusters).await;
+    }
+}
+
 /// Clusters created one after the other (after the first, from a server started ahead)
 /// are each their own: their master user, their database (by its own name, owned by the
 /// master, open to all in `public`, and no other), their credentials and their version.
@@ -693,12 +703,7 @@ async fn clusters_created_one_after_another_are_each_their_own() {
         ("south", "bob", "Passw0rd-South", "sales"),
         ("east", "carol", "Passw0rd-East", "dev"),
     ];
-    for (id, master, password, db) in clusters {
-        create_cluster_as(&client, id, master, password, db).await;
-    }
-    for cluster in clusters {
-        check_cluster(&client, cluster, &clusters).await;
-    }
+    create_and_check(&client, &clusters).await;
 
     let south = root.join("000000000000-us-east-1-south");
     assert!(!processes_in(&south).is_empty());
@@ -749,12 +754,7 @@ async fn without_servers_ahead_no_server_waits_for_a_cluster() {
         ("west", "dave", "Passw0rd-West", "dev"),
         ("up", "erin", "Passw0rd-Up", "dev"),
     ];
-    for (id, master, password, db) in clusters {
-        create_cluster_as(&client, id, master, password, db).await;
-    }
-    for cluster in clusters {
-        check_cluster(&client, cluster, &clusters).await;
-    }
+    create_and_check(&client, &clusters).await;
     // A spare would be started 100 ms after a cluster's server is ready.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert!(!root.join(".spare").exists());

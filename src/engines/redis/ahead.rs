@@ -26,8 +26,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{
-    DesiredCluster, NodeStart, Redis, Server, admin_connection, call, join, path_component, pool,
-    secret_command, start_server, stop_server,
+    DesiredCluster, NodeStart, Redis, Server, admin_connection, call, discard_server, join,
+    path_component, pool, secret_command, start_server,
 };
 use crate::engines::endpoints::{Endpoints, Kind};
 use crate::state::Scope;
@@ -355,9 +355,7 @@ async fn end(forming: Forming) {
 /// Stops servers and removes their directories.
 async fn discard(shards: Vec<Vec<Server>>) {
     for server in shards.into_iter().flatten() {
-        let dir = server.dir.clone();
-        stop_server(server).await;
-        let _ = std::fs::remove_dir_all(dir);
+        discard_server(server).await;
     }
 }
 

@@ -1364,7 +1364,8 @@ async fn stop_server(mut server: Server) {
     let _ = tokio::time::timeout(Duration::from_secs(5), server.child.wait()).await;
 }
 
-/// Stops a server that is no longer one of its cluster's nodes, and removes its data.
+/// Stops a server that is no longer wanted (a node removed from its cluster, a spare or a
+/// server formed ahead let go), and removes its directory.
 async fn discard_server(server: Server) {
     let dir = server.dir.clone();
     stop_server(server).await;

@@ -18,7 +18,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{NodeStart, Redis, Server, admin_connection, call, secret_command, stop_server};
+use super::{
+    NodeStart, Redis, Server, admin_connection, call, discard_server, secret_command, stop_server,
+};
 use crate::tls::endpoint_names;
 
 /// How many servers are kept started ahead: the nodes of a cluster of 3 shards of 2.
@@ -111,9 +113,7 @@ impl Redis {
             let extra: Vec<Spare> = pool.drain(size..).collect();
             drop(pool);
             for spare in extra {
-                let dir = spare.server.dir.clone();
-                stop_server(spare.server).await;
-                let _ = std::fs::remove_dir_all(dir);
+                discard_server(spare.server).await;
             }
             return;
         }
@@ -304,9 +304,7 @@ pub(super) async fn adopt(
             Ok(server)
         }
         Err(e) => {
-            let dir = server.dir.clone();
-            stop_server(server).await;
-            let _ = std::fs::remove_dir_all(dir);
+            discard_server(server).await;
             Err(e)
         }
     }
